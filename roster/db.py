@@ -1,0 +1,114 @@
+"""Database engines, sessions and schema upgrades. Nothing here runs at import time.
+
+SQLite runs in WAL mode with a busy timeout, and every transaction that may write
+starts with ``BEGIN IMMEDIATE``: pysqlite's deferred ``BEGIN`` lets two processes
+read the same row and both write, silently losing one update. Read-only sessions
+(``read_session``) use a deferred ``BEGIN`` so the dashboard never blocks writers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+READ_ONLY = "diveboat_read_only"
+
+
+class DatabaseError(RuntimeError):
+    """A database could not be opened or upgraded; the message says what to fix."""
+
+
+def normalise_url(url: str) -> str:
+    """Accept ``postgresql://`` and ``postgres://`` URLs and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """Create an engine for ``url``; a SQLite file's folder is created if missing."""
+    url = normalise_url(url)
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        raise DatabaseError(f"'{url}' is not a database URL (try sqlite:///path/to/file.db or postgresql://...)") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseError(f"unsupported database '{parsed.get_backend_name()}' (use sqlite:/// or postgresql://)")
+    if parsed.get_backend_name() != "sqlite":
+        return sa.create_engine(url, echo=echo, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+SessionFactory = Callable[[], Session]
+
+
+def session_factory(engine: Engine) -> SessionFactory:
+    """A callable returning new sessions bound to ``engine`` (objects survive commit)."""
+
+    def new_session() -> Session:
+        return Session(engine, expire_on_commit=False)
+
+    return new_session
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A session for reads only: deferred BEGIN on SQLite, so it never waits on writers."""
+    with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+        with Session(bind=connection, expire_on_commit=False) as session:
+            yield session
+
+
+def alembic_config(engine: Engine):
+    """An Alembic config pointing at the packaged migrations, bound to ``engine``."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Bring the schema up to ``revision`` (default: the newest)."""
+    from alembic import command
+
+    try:
+        command.upgrade(alembic_config(engine), revision)
+    except sa.exc.OperationalError as error:
+        raise DatabaseError(f"cannot open or upgrade the database at {engine.url!r}: {error.orig}") from None
+
+
+def open_database(url: str) -> Engine:
+    """Create the engine for ``url`` and upgrade its schema: what the CLI does on start."""
+    engine = make_engine(url)
+    upgrade(engine)
+    return engine

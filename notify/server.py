@@ -1,0 +1,29 @@
+"""The HTTP server behind ``diveboat serve``: Twilio webhooks and calendar feeds.
+
+:func:`create_server` builds the ASGI app from injected settings and engine, so tests
+and the CLI build it the same way. Each feature adds its routes as an ``APIRouter``.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from roster.db import session_factory
+from roster.settings import Settings
+
+
+def create_server(settings: Settings, engine: sa.Engine) -> FastAPI:
+    """The FastAPI app for ``diveboat serve``."""
+    app = FastAPI(title="Dive Boat", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.new_session = session_factory(engine)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        return {"status": "ok"}
+
+    return app

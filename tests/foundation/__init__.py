@@ -1,0 +1,1 @@
+"""Tests for issue 2's foundation: roster data, database, CSV, CLI and demo seed."""

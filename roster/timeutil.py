@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+import re
+
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -60,3 +62,38 @@ class UTCDateTime(sa.types.TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def parse_until(text: str, now: datetime, zone: ZoneInfo = LONDON) -> datetime:
+    """When a status ends, as people type it: ``15:00`` (today), ``today``, ``tomorrow``,
+    ``2027-03-01`` (end of that day) or ``2027-03-01 15:00``. Must be after ``now``."""
+    cleaned = " ".join(re.sub(r"(\d)t(\d)", r"\1 \2", (text or "").strip().lower()).split())
+    local_now = now.astimezone(zone)
+    today = local_now.date()
+    if cleaned in ("", "today", "end of day", "eod"):
+        result = local_datetime(today + timedelta(days=1), time(0, 0), zone)
+    elif cleaned == "tomorrow":
+        result = local_datetime(today + timedelta(days=2), time(0, 0), zone)
+    else:
+        result = _parse_until_value(cleaned, text, today, zone)
+    if result <= now:
+        raise ValueError(f"'{text.strip()}' has already passed; give a later time or a date (e.g. 2027-03-01 15:00)")
+    return result
+
+
+def _parse_until_value(cleaned: str, original: str, today: date, zone: ZoneInfo) -> datetime:
+    try:
+        return local_datetime(today, time.fromisoformat(cleaned), zone)
+    except ValueError:
+        pass
+    try:
+        return local_datetime(date.fromisoformat(cleaned) + timedelta(days=1), time(0, 0), zone)
+    except ValueError:
+        pass
+    try:
+        value = datetime.fromisoformat(cleaned)
+    except ValueError:
+        raise ValueError(
+            f"'{original.strip()}' is not a time: use 15:00, today, tomorrow, 2027-03-01 or 2027-03-01 15:00"
+        ) from None
+    return (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(UTC)

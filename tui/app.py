@@ -1,0 +1,54 @@
+"""The Dive Boat dashboard: a thin Textual app; screens do the work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+import sqlalchemy as sa
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from roster.db import SessionFactory, session_factory
+from roster.settings import Settings
+from roster.timeutil import utcnow
+
+Clock = Callable[[], datetime]
+
+
+class DiveBoatApp(App):
+    """Holds settings, the database and the clock; screens call services with them."""
+
+    CSS_PATH = "styles/app.tcss"
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+
+    def __init__(self, settings: Settings, engine: sa.Engine, clock: Clock = utcnow) -> None:
+        super().__init__()
+        self.settings = settings
+        self.engine = engine
+        self.new_session: SessionFactory = session_factory(engine)
+        self.clock = clock
+        self.title = settings.service_name
+
+    def on_mount(self) -> None:
+        from tui.screens.roster_board import RosterBoardScreen
+
+        self.push_screen(RosterBoardScreen())
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's own commands, then whatever the current screen offers."""
+        yield from super().get_system_commands(screen)
+        palette_commands = getattr(screen, "palette_commands", None)
+        if palette_commands is not None:
+            yield from palette_commands()
+
+
+def create_app(settings: Settings, engine: sa.Engine, clock: Clock = utcnow) -> DiveBoatApp:
+    """The one factory that builds the dashboard, for the CLI and for tests."""
+    return DiveBoatApp(settings, engine, clock)
+
+
+def run_dashboard(settings: Settings, engine: sa.Engine) -> None:
+    """Open the dashboard in this terminal."""
+    create_app(settings, engine).run()

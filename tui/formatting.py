@@ -28,7 +28,7 @@ ROLE_LABELS = {
 def status_text(status: Status) -> Text:
     """A status as a coloured word (colour is never the only signal)."""
     word, style = STATUS_STYLES[status]
-    return Text(f" {word} ", style=style)
+    return Text(f" {word:<8} ", style=style)
 
 
 def shift_text(shift: tuple[time, time] | None) -> str:

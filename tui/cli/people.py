@@ -6,10 +6,11 @@ from pathlib import Path
 
 import click
 
-from roster.availability import available_at
-from roster.people import export_csv, import_csv, person_records, teams_of
+from roster.availability import available_at, set_status
+from roster.models import Status
+from roster.people import PersonNotFound, export_csv, find_person, import_csv, person_records, teams_of
 from roster.phones import display_phone
-from roster.timeutil import LONDON, parse_when, utcnow
+from roster.timeutil import LONDON, parse_until, parse_when, utcnow
 from tui.cli.context import CliContext, UserError, echo_json, pass_context
 
 
@@ -98,9 +99,33 @@ def available(obj: CliContext, at_text: str | None, as_json: bool) -> None:
         click.echo(f"  {role} ({len(entries)}): " + ", ".join(e["name"] for e in entries))
 
 
+@click.command("status")
+@click.argument("name")
+@click.argument("status", type=click.Choice([s.value for s in Status]))
+@click.option("--until", "until_text", default="today", show_default=True,
+              help="When it ends: 15:00, today, tomorrow, 2027-03-01 or 2027-03-01 15:00.")
+@click.option("--note", help="A short note (no client names).")
+@pass_context
+def change_status(obj: CliContext, name: str, status: str, until_text: str, note: str | None) -> None:
+    """Set a person's status from now until a time (as the dashboard's status form does)."""
+    now = utcnow()
+    try:
+        until = parse_until(until_text, now)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    with obj.new_session() as session:
+        try:
+            person = find_person(session, name)
+        except PersonNotFound as error:
+            raise UserError(str(error)) from None
+        set_status(session, person.id, status, until, starts_at=now, note=note)
+    click.echo(f"{person.name} is {status.replace('_', ' ')} until {until.astimezone(LONDON):%a %d %b %H:%M}.")
+
+
 def register(cli: click.Group) -> None:
     """Add these commands to the ``diveboat`` group."""
     cli.add_command(people)
     cli.add_command(available)
+    cli.add_command(change_status)
 
 

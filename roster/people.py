@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, time
@@ -308,6 +309,12 @@ def parse_csv(text: str) -> tuple[list[PersonRow], list[str]]:
     return rows, errors
 
 
+def _line_number(error: str) -> int:
+    """The N of a ``line N: ...`` error (0 for errors about the whole file)."""
+    match = re.match(r"line (\d+):", error)
+    return int(match.group(1)) if match else 0
+
+
 def import_csv(session: Session, text: str) -> ImportResult:
     """Create or update people from CSV (matched by phone). Any bad row rejects the whole file."""
     rows, errors = parse_csv(text)
@@ -321,7 +328,7 @@ def import_csv(session: Session, text: str) -> ImportResult:
     if not rows and not result.errors:
         result.errors.append("the file has no people in it (a header row, then one person per line)")
     if result.errors:
-        result.errors.sort(key=lambda e: int(e.split(":")[0].split()[1]))
+        result.errors.sort(key=_line_number)
         return result
     try:
         _write_rows(session, rows, existing, result)

@@ -3,5 +3,7 @@
 from sqlmodel import SQLModel
 
 import roster.models  # noqa: F401  (registers the core tables)
+import roster.supervision.models  # noqa: F401  (supervision tables)
+import roster.quorum.models  # noqa: F401  (quorum tables)
 
 metadata = SQLModel.metadata

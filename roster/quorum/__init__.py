@@ -1,0 +1,1 @@
+"""Reflective quorum: who to ask, the escalation clock, replies and the outbox."""

@@ -47,19 +47,27 @@ ERROR_MESSAGES = {
 
 
 class ServerThread:
-    """Run an ASGI app under uvicorn in a daemon thread on a free port of 127.0.0.1."""
+    """Run an ASGI app under uvicorn in a daemon thread on a free port of 127.0.0.1.
 
-    def __init__(self, app, *, host: str = "127.0.0.1") -> None:
+    The port is bound at once, so ``url`` is known before the app is built (e.g. to
+    put it into the app's settings as the public URL); pass the app to :meth:`start`.
+    """
+
+    def __init__(self, app=None, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind((host, 0))
+        self._socket.bind((host, port))
         self.port = self._socket.getsockname()[1]
         self.url = f"http://{host}:{self.port}"
-        config = uvicorn.Config(app, log_level="warning", access_log=False, backlog=4096)
+        self.app = app
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, app=None) -> ServerThread:
+        self.app = app or self.app
+        config = uvicorn.Config(self.app, log_level="warning", access_log=False, backlog=4096)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True)
-
-    def start(self) -> ServerThread:
         self._thread.start()
         deadline = time.monotonic() + 15
         while not self._server.started:
@@ -69,8 +77,9 @@ class ServerThread:
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=15)
+        if self._server is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=15)
         self._socket.close()
 
     def __enter__(self) -> ServerThread:

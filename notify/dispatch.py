@@ -1,0 +1,206 @@
+"""Send the outbox through Twilio, concurrently, without ever sending a row twice.
+
+roster decides what to send (queued :class:`OutboundMessage` rows); this module only
+moves bytes: it claims rows (``claim_outbound`` makes concurrent senders safe), sends
+them at once with the twilio library's async client under a bounded semaphore, and
+records each result right after its request. Without Twilio credentials the claimed
+rows are marked ``outbox`` and stay visible in the dashboard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from twilio.base.exceptions import TwilioRestException
+from twilio.rest import Client
+
+from roster.db import SessionFactory
+from roster.quorum.models import MessageKind, QuorumRequest
+from roster.quorum.outbox import claim_outbound, describe_twilio_error, mark_failed, mark_outbox, mark_sent
+from roster.settings import Settings
+from roster.timeutil import utcnow
+from notify.twilio_client import async_client, twilio_configured
+from notify.voice import conference_twiml, read_only_twiml
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONCURRENCY = 20
+CLAIM_LIMIT = 200
+MAX_PASSES = 5
+#: API answers that say "try again later", not "this recipient cannot be reached".
+TRANSIENT_STATUSES = {401, 403, 429}
+
+
+@dataclass
+class DeliveryReport:
+    """What one delivery pass did."""
+
+    sent: int = 0
+    failed: int = 0
+    outbox: int = 0
+    retry_later: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.failed + self.outbox + self.retry_later
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    """A claimed row, detached from its session so it can cross threads."""
+
+    id: int
+    kind: str
+    to_phone: str
+    body: str
+    invitation_id: int | None
+    room: str | None
+
+
+def worker_name() -> str:
+    """A name for this sender in ``claimed_by``: host, process and a random part."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def status_callback_url(settings: Settings) -> str | None:
+    return f"{settings.public_url.rstrip('/')}/twilio/status" if settings.public_url else None
+
+
+def voice_url(settings: Settings, invitation_id: int) -> str:
+    return f"{settings.public_url.rstrip('/')}/twilio/voice?invitation={invitation_id}"
+
+
+def conference_room(request: QuorumRequest) -> str:
+    return request.conference_name or f"diveboat-quorum-{request.id}"
+
+
+def _claim(new_session: SessionFactory, worker: str, limit: int, now: datetime | None) -> list[_Outgoing]:
+    with new_session() as session:
+        rows = claim_outbound(session, worker=worker, limit=limit, now=now)
+        rooms = {}
+        for row in rows:
+            if row.kind == MessageKind.CONFERENCE and row.request_id is not None:
+                request = session.get(QuorumRequest, row.request_id)
+                rooms[row.id] = conference_room(request) if request else f"diveboat-quorum-{row.request_id}"
+        return [_Outgoing(row.id, row.kind, row.to_phone, row.body, row.invitation_id, rooms.get(row.id)) for row in rows]
+
+
+def _record(new_session: SessionFactory, action, *args, now: datetime | None) -> None:
+    with new_session() as session:
+        action(session, *args, now=now)
+
+
+async def _send(client: Client, settings: Settings, item: _Outgoing) -> str:
+    """One Twilio request for one row; returns the provider SID."""
+    sender = settings.twilio_from_number
+    if item.kind == MessageKind.SMS:
+        message = await client.messages.create_async(
+            to=item.to_phone, from_=sender, body=item.body, status_callback=status_callback_url(settings),
+        )
+        return message.sid
+    if item.kind == MessageKind.CONFERENCE:
+        call = await client.calls.create_async(to=item.to_phone, from_=sender, twiml=conference_twiml(item.body, item.room))
+        return call.sid
+    if settings.public_url and item.invitation_id is not None:
+        call = await client.calls.create_async(
+            to=item.to_phone, from_=sender, url=voice_url(settings, item.invitation_id),
+            machine_detection="Enable", status_callback=status_callback_url(settings),
+        )
+    else:  # no webhook to gather keys: read the message and ask for an SMS reply
+        call = await client.calls.create_async(to=item.to_phone, from_=sender, twiml=read_only_twiml(item.body))
+    return call.sid
+
+
+async def _deliver_one(client, settings, new_session, item: _Outgoing, semaphore, report: DeliveryReport,
+                       now: datetime | None) -> None:
+    try:
+        async with semaphore:
+            sid = await _send(client, settings, item)
+    except TwilioRestException as error:
+        if error.status >= 500 or error.status in TRANSIENT_STATUSES:
+            report.retry_later += 1
+            report.problems.append(f"Twilio answered {error.status} (code {error.code}); will retry")
+            return
+        code = str(error.code)
+        await asyncio.to_thread(_record, new_session, mark_failed, item.id, code, describe_twilio_error(code), now=now)
+        report.failed += 1
+        return
+    except (OSError, asyncio.TimeoutError) as error:  # aiohttp's errors are OSErrors
+        report.retry_later += 1
+        report.problems.append(f"Twilio unreachable ({type(error).__name__}); will retry")
+        return
+    await asyncio.to_thread(_record, new_session, mark_sent, item.id, sid, now=now)
+    report.sent += 1
+
+
+async def deliver_pending_async(settings: Settings, new_session: SessionFactory, *, worker: str | None = None,
+                                now: datetime | None = None, limit: int = CLAIM_LIMIT,
+                                concurrency: int = DEFAULT_CONCURRENCY) -> DeliveryReport:
+    """Claim queued messages and send them concurrently (or mark them ``outbox``).
+
+    A failed invitation is replaced at once by the roster, which queues a new one:
+    such follow-ups are sent in further passes (at most ``MAX_PASSES``).
+    """
+    report = DeliveryReport()
+    worker = worker or worker_name()
+    for _ in range(MAX_PASSES):
+        items = await asyncio.to_thread(_claim, new_session, worker, limit, now)
+        if not items:
+            break
+        if not twilio_configured(settings):
+            await asyncio.to_thread(_record, new_session, mark_outbox, [item.id for item in items], now=now)
+            report.outbox += len(items)
+            continue
+        failed_before = report.failed
+        semaphore = asyncio.Semaphore(concurrency)
+        async with async_client(settings) as client:
+            await asyncio.gather(*(
+                _deliver_one(client, settings, new_session, item, semaphore, report, now) for item in items
+            ))
+        if report.failed == failed_before and len(items) < limit:
+            break
+    for problem in sorted(set(report.problems)):
+        log.warning("delivery: %s", problem)
+    return report
+
+
+def deliver_pending(settings: Settings, new_session: SessionFactory, *, worker: str | None = None,
+                    now: datetime | None = None, limit: int = CLAIM_LIMIT) -> DeliveryReport:
+    """Blocking wrapper of :func:`deliver_pending_async`; call it from a thread, not an event loop."""
+    return asyncio.run(deliver_pending_async(settings, new_session, worker=worker, now=now, limit=limit))
+
+
+class DeliveryKicker:
+    """Coalesces "deliver now" requests: one pass at a time, one more if kicked meanwhile."""
+
+    def __init__(self, settings: Settings, new_session: SessionFactory, *,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.settings = settings
+        self.new_session = new_session
+        self.clock = clock
+        self.worker = worker_name()
+        self._running = threading.Lock()
+        self._again = threading.Event()
+
+    def kick(self) -> None:
+        """Deliver pending messages (blocking); returns at once if another pass will pick them up."""
+        self._again.set()
+        while self._again.is_set():
+            if not self._running.acquire(blocking=False):
+                return
+            try:
+                self._again.clear()
+                deliver_pending(self.settings, self.new_session, worker=self.worker, now=self.clock())
+            except Exception:  # never lose the webhook answer over a delivery problem
+                log.exception("delivery after a webhook failed; the escalation loop will retry")
+            finally:
+                self._running.release()

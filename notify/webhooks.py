@@ -1,0 +1,169 @@
+"""Twilio webhooks: inbound SMS, voice calls and keypresses, delivery status callbacks.
+
+Every request must carry a valid ``X-Twilio-Signature`` for the URL Twilio called,
+rebuilt from ``DIVEBOAT_PUBLIC_URL`` + path + query (so it works behind proxies);
+otherwise the answer is 403 and nothing changes. Handlers only translate Twilio's
+form fields into the roster's idempotent functions (duplicates count once), then
+deliver whatever those queued, after the response has gone.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from datetime import datetime
+
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, Response
+from sqlmodel import select
+from starlette.datastructures import FormData
+from twilio.request_validator import RequestValidator, get_signature_algorithm
+
+from roster.quorum.handling import ReplyOutcome, record_keypress, record_sms_reply
+from roster.quorum.models import MessageKind, OutboundMessage
+from roster.quorum.outbox import record_delivery_status
+from roster.quorum.policy import policy_for
+from roster.settings import Settings
+from roster.timeutil import utcnow
+from notify.dispatch import DeliveryKicker
+from notify.voice import (
+    DECLINE_DIGIT,
+    JOIN_DIGIT,
+    empty_messaging_twiml,
+    gather_twiml,
+    machine_twiml,
+    retry_gather_twiml,
+    say_and_hang_up,
+)
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/twilio")
+XML = "application/xml"
+_kicker_lock = threading.Lock()
+
+JOINED_SPEECH = "Thank you, you have joined. We will text you the details. Goodbye."
+DECLINED_SPEECH = "Thank you, we have noted that you can't join this time. Goodbye."
+NO_LONGER_NEEDED = "Thank you. This request no longer needs an answer from you. Goodbye."
+
+
+def public_request_url(settings: Settings, request: Request) -> str:
+    """The URL Twilio called: ``DIVEBOAT_PUBLIC_URL`` + path + query (the request's own URL without it)."""
+    if not settings.public_url:
+        return str(request.url)
+    query = f"?{request.url.query}" if request.url.query else ""
+    return settings.public_url.rstrip("/") + request.url.path + query
+
+
+async def twilio_form(request: Request) -> FormData:
+    """The request's form fields, once its Twilio signature is checked (403 otherwise)."""
+    settings: Settings = request.app.state.settings
+    form = await request.form()
+    token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
+    signature = request.headers.get("X-Twilio-Signature", "")
+    algorithm = get_signature_algorithm(request.headers.get("X-Twilio-Webhooks-Signature-Settings"))
+    url = public_request_url(settings, request)
+    if not (token and signature and RequestValidator(token).validate(url, form, signature, algorithm)):
+        log.warning("refused a request to %s with a missing or bad Twilio signature", request.url.path)
+        raise HTTPException(status_code=403, detail="invalid Twilio signature")
+    return form
+
+
+def _now(request: Request) -> datetime:
+    """The current time (``app.state.clock`` when a test or the dashboard sets one)."""
+    return getattr(request.app.state, "clock", utcnow)()
+
+
+def _deliver_later(request: Request, background: BackgroundTasks) -> None:
+    """Send whatever the handler queued, after the response (bursts coalesce into one pass)."""
+    state = request.app.state
+    with _kicker_lock:
+        if getattr(state, "delivery_kicker", None) is None:
+            state.delivery_kicker = DeliveryKicker(state.settings, state.new_session,
+                                                   clock=getattr(state, "clock", utcnow))
+    background.add_task(state.delivery_kicker.kick)
+
+
+def _field(form: FormData, *names: str) -> str:
+    for name in names:
+        value = form.get(name)
+        if value:
+            return str(value)
+    return ""
+
+
+@router.post("/sms")
+def inbound_sms(request: Request, background: BackgroundTasks, form: FormData = Depends(twilio_form)) -> Response:
+    """An SMS to our number: recorded once per MessageSid; answers go out through the outbox."""
+    sid = _field(form, "MessageSid", "SmsMessageSid", "SmsSid")
+    if not sid:
+        raise HTTPException(status_code=400, detail="MessageSid is missing")
+    with request.app.state.new_session() as session:
+        record_sms_reply(session, from_phone=_field(form, "From"), body=_field(form, "Body"), provider_sid=sid,
+                         received_at=_now(request), policy=policy_for(request.app.state.settings))
+    _deliver_later(request, background)
+    return Response(empty_messaging_twiml(), media_type=XML)
+
+
+def _invitation_id(request: Request) -> int:
+    try:
+        return int(request.query_params["invitation"])
+    except (KeyError, ValueError):
+        raise HTTPException(status_code=400, detail="invitation is missing from the voice URL") from None
+
+
+def _voice_script(request: Request, invitation_id: int) -> str | None:
+    with request.app.state.new_session() as session:
+        message = session.exec(
+            select(OutboundMessage)
+            .where(OutboundMessage.invitation_id == invitation_id, OutboundMessage.kind == MessageKind.VOICE)
+            .order_by(OutboundMessage.id.desc())
+        ).first()
+    return message.body if message else None
+
+
+@router.post("/voice")
+def voice(request: Request, background: BackgroundTasks, form: FormData = Depends(twilio_form)) -> Response:
+    """A quorum call: the script with a ``<Gather>``; its keypress comes back here with ``Digits``."""
+    invitation_id = _invitation_id(request)
+    action_url = public_request_url(request.app.state.settings, request)
+    digits = _field(form, "Digits")
+    if not digits:
+        if _field(form, "AnsweredBy").startswith(("machine", "fax")):
+            return Response(machine_twiml(), media_type=XML)
+        script = _voice_script(request, invitation_id)
+        if script is None:
+            return Response(say_and_hang_up(NO_LONGER_NEEDED), media_type=XML)
+        return Response(gather_twiml(script, action_url), media_type=XML)
+    key = digits.strip()[:1]
+    if key not in (JOIN_DIGIT, DECLINE_DIGIT):
+        script = _voice_script(request, invitation_id) or ""
+        return Response(retry_gather_twiml(script, action_url), media_type=XML)
+    with request.app.state.new_session() as session:
+        outcome = record_keypress(session, call_sid=_field(form, "CallSid"), digits=key, invitation_id=invitation_id,
+                                  received_at=_now(request), policy=policy_for(request.app.state.settings))
+    _deliver_later(request, background)
+    return Response(say_and_hang_up(_spoken(outcome)), media_type=XML)
+
+
+def _spoken(outcome: ReplyOutcome) -> str:
+    """What to say after a keypress: the roster's answer without the SMS prefix, or a plain thanks."""
+    if outcome.reply_text:
+        return re.sub(r"^Dive Boat:\s*", "", outcome.reply_text) + " Goodbye."
+    if outcome.outcome.startswith(("joined", "already joined")):
+        return JOINED_SPEECH
+    if outcome.outcome.startswith(("declined", "already declined", "dropped out")):
+        return DECLINED_SPEECH
+    return NO_LONGER_NEEDED
+
+
+@router.post("/status")
+def delivery_status(request: Request, form: FormData = Depends(twilio_form)) -> Response:
+    """A message or call status callback: updates the message and its invitation."""
+    sid = _field(form, "MessageSid", "SmsSid", "CallSid")
+    status = _field(form, "MessageStatus", "SmsStatus", "CallStatus")
+    if not sid or not status:
+        raise HTTPException(status_code=400, detail="MessageSid/CallSid and a status are required")
+    error_code = _field(form, "ErrorCode") or None
+    with request.app.state.new_session() as session:
+        record_delivery_status(session, provider_sid=sid, status=status, error_code=error_code, now=_now(request))
+    return Response(status_code=204)

@@ -1,0 +1,72 @@
+"""Phone scenarios through ``diveboat serve`` (uvicorn in a thread) with signed Twilio webhooks."""
+
+from __future__ import annotations
+
+from tests.notify.conftest import ask_for_quorum, invitation_states, request_state, unsent, wait_for
+
+
+def test_a_quorum_forms_by_sms_and_voice_and_the_rest_are_stood_down(serve, twilio, team, phones, clock, new_session):
+    serve()
+    request_id = ask_for_quorum(new_session, team["Sam"], clock, need=2, case_reference=None)
+    wait_for(lambda: unsent(new_session) == 0, "the first wave to be sent")
+    invited = [name for name, phone in phones.items() if phone.texts]
+    assert len(invited) == 3 and "Sam" not in invited
+    a, b, c = invited
+    for name in invited:
+        assert phones[name].texts == [phones[name].last_text]
+        assert phones[name].last_text.startswith("Dive Boat: Sam needs a reflective quorum now.")
+        assert "Reply 1 to join or 2 if you can't." in phones[name].last_text
+
+    twilio.deliver_statuses()
+    assert set(invitation_states(new_session, request_id, team).values()) == {"delivered"}
+
+    phones[a].reply("1")
+    phones[b].reply("2")
+    assert invitation_states(new_session, request_id, team) == {a: "joined", b: "declined", c: "delivered"}
+
+    clock.advance(minutes=3, seconds=1)  # nobody else answered: call the silent one, invite a second wave
+    wait_for(lambda: phones[c].calls and len(twilio.sent_messages()) == 5 and unsent(new_session) == 0,
+             f"a voice call to {c} and a second wave")
+    second_wave = [n for n, p in phones.items() if n not in invited and p.texts]
+    assert "Sam" not in second_wave and len(second_wave) == 2
+
+    call = phones[c].calls[0]
+    assert call.url == f"{serve_url(twilio)}/twilio/voice?invitation={invitation_id(new_session, request_id, team, c)}"
+    twiml = phones[c].answer()
+    assert "<Gather" in twiml and "Press 1 to join" in twiml
+    after = phones[c].press("1")
+    assert "you have joined" in after
+
+    assert request_state(new_session, request_id) == "formed"
+    wait_for(lambda: unsent(new_session) == 0 and all(len(phones[n].texts) == 2 for n in (a, c, *second_wave)),
+             "confirmations and stand-downs")
+    for joiner, other in ((a, c), (c, a)):
+        assert phones[joiner].last_text.startswith("Dive Boat: you're in. Quorum formed for Sam")
+        assert other in phones[joiner].last_text
+    for name in second_wave:
+        assert phones[name].last_text == "Dive Boat: thanks, the quorum for Sam is formed, no need to reply."
+    assert phones[b].texts == phones[b].texts[:1]  # the decliner hears nothing more
+    assert phones["Sam"].texts and phones["Sam"].last_text.startswith("Dive Boat: your quorum is formed")
+    states = invitation_states(new_session, request_id, team)
+    assert states == {a: "joined", b: "declined", c: "joined", **{n: "stood_down" for n in second_wave}}
+
+    # No other messages were sent: one invitation each, one call, the closing texts.
+    texts = {name: len(phone.texts) for name, phone in phones.items()}
+    assert texts == {"Sam": 1, a: 2, b: 1, c: 2, **{n: 2 for n in second_wave}, **{n: 0 for n in phones if n not in
+                     ("Sam", a, b, c, *second_wave)}}
+    assert [call.to for call in twilio.calls] == [phones[c].number]
+
+
+def serve_url(twilio) -> str:
+    return twilio.sms_webhook.removesuffix("/twilio/sms")
+
+
+def invitation_id(new_session, request_id, team, name) -> int:
+    from sqlmodel import select
+
+    from roster.quorum.models import Invitation
+
+    with new_session() as session:
+        return session.exec(
+            select(Invitation.id).where(Invitation.request_id == request_id, Invitation.person_id == team[name].id)
+        ).one()

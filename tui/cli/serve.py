@@ -1,0 +1,133 @@
+"""``diveboat serve`` (Twilio webhooks + the escalation clock) and ``diveboat poll``."""
+
+from __future__ import annotations
+
+import time
+
+import click
+import requests
+from twilio.base.exceptions import TwilioRestException
+
+from notify.clock import DEFAULT_INTERVAL_SECONDS, EscalationLoop, TickReport
+from notify.twilio_client import twilio_configured
+from roster.timeutil import parse_when
+from tui.cli.context import CliContext, UserError, echo_json, pass_context
+
+NO_TOKEN = (
+    "TWILIO_AUTH_TOKEN is not set: the server checks every Twilio request's signature with it. "
+    "Set TWILIO_AUTH_TOKEN (and TWILIO_ACCOUNT_SID, TWILIO_FROM_NUMBER) and try again"
+)
+NOT_CONFIGURED = (
+    "Twilio is not configured: polling lists replies through Twilio's Messages API. "
+    "Set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER and try again"
+)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@pass_context
+def serve(obj: CliContext, host: str, port: int) -> None:
+    """Run the webhook server for Twilio and the escalation clock.
+
+    Point your Twilio number's SMS webhook at DIVEBOAT_PUBLIC_URL/twilio/sms.
+    """
+    import uvicorn
+
+    from notify.server import create_server
+
+    settings = obj.settings
+    token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
+    if not token.strip():
+        raise UserError(NO_TOKEN)
+    if not settings.public_url:
+        click.echo(
+            "diveboat: warning: DIVEBOAT_PUBLIC_URL is not set; signatures are checked against the URL each "
+            "request names, and calls cannot gather keypresses.",
+            err=True,
+        )
+    engine = obj.engine
+    loop = EscalationLoop(settings, obj.new_session).start()
+    try:
+        uvicorn.run(create_server(settings, engine), host=host, port=port, log_level="info")
+    finally:
+        loop.stop()
+
+
+def _summary(report: TickReport) -> dict:
+    delivered = report.delivered
+    return {
+        "replies": report.polled.recorded if report.polled else 0,
+        "steps": report.steps,
+        "sent": delivered.sent,
+        "failed": delivered.failed,
+        "retry_later": delivered.retry_later,
+    }
+
+
+def _tick(loop: EscalationLoop) -> TickReport:
+    try:
+        return loop.tick()
+    except TwilioRestException as error:
+        raise UserError(f"Twilio refused the request: HTTP {error.status} (code {error.code}) {error.msg}") from None
+    except requests.RequestException as error:
+        raise UserError(f"cannot reach Twilio: {type(error).__name__}") from None
+
+
+@click.command()
+@click.option("--watch", is_flag=True, help="Keep polling every few seconds (Ctrl-C stops).")
+@click.option("--since", "since_text", metavar="ISO-TIME", help="Read replies sent after this time (default: the last hour).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object per pass.")
+@pass_context
+def poll(obj: CliContext, watch: bool, since_text: str | None, as_json: bool) -> None:
+    """Read new SMS replies through Twilio's Messages API (when Twilio cannot reach a server).
+
+    Each pass also advances open quorum requests and sends what they queued.
+    """
+    settings = obj.settings
+    if not twilio_configured(settings):
+        raise UserError(NOT_CONFIGURED)
+    try:
+        since = parse_when(since_text) if since_text else None
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    loop = EscalationLoop(settings, obj.new_session, poll=True)
+    if since is not None:
+        loop.poller.since = since
+    while True:
+        try:
+            summary = _summary(_tick(loop))
+        except UserError as error:
+            if not watch:
+                raise
+            error.show()
+            summary = None
+        if summary is not None and (as_json or not watch or summary["replies"] or summary["steps"] or summary["sent"]):
+            _show(summary, as_json)
+        if not watch:
+            return
+        try:
+            time.sleep(DEFAULT_INTERVAL_SECONDS)
+        except KeyboardInterrupt:
+            click.echo("Stopped polling.", err=True)
+            return
+
+
+def _show(summary: dict, as_json: bool) -> None:
+    if as_json:
+        echo_json(summary)
+        return
+    line = f"{summary['replies']} new repl{'y' if summary['replies'] == 1 else 'ies'}, {summary['sent']} sent"
+    if summary["failed"]:
+        line += f", {summary['failed']} failed"
+    if summary["retry_later"]:
+        line += f", {summary['retry_later']} to retry"
+    click.echo(line + ".")
+    for step in summary["steps"]:
+        click.echo(f"  {step}")
+
+
+def register(cli: click.Group) -> None:
+    """Add these commands to the ``diveboat`` group."""
+    cli.add_command(serve)
+    cli.add_command(poll)

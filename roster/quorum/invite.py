@@ -1,0 +1,127 @@
+"""Inviting people: choosing a wave, giving each person a code, queueing the texts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from roster.models import Person, Role
+from roster.quorum import messages
+from roster.quorum.candidates import Candidate, candidates_for_request
+from roster.quorum.models import ANSWERABLE_STATES, Invitation, InvitationState, QuorumRequest, RequestState
+from roster.quorum.policy import DEFAULT_POLICY, EscalationPolicy
+from roster.quorum.store import add_event, first_name, queue_message, request_party
+
+FIRST_CODES = [str(n) for n in range(3, 10)]  # never 1 or 2: those are answers
+MORE_CODES = [str(n) for n in range(10, 100)]
+
+
+def pick_wave(candidates: Sequence[Candidate], size: int, metateam_needed: int) -> list[Candidate]:
+    """The next ``size`` people to ask: MetaTeam places first, then in rank order.
+
+    Candidates arrive ranked with first-tier roles ahead of the MetaTeam and Experts
+    by Experience, so the wider circle is reached only when the first runs out.
+    """
+    pool = [c for c in candidates if c.eligible]
+    metateam = [c for c in pool if c.role == Role.METATEAM.value][:metateam_needed]
+    chosen = {c.person_id for c in metateam}
+    rest = [c for c in pool if c.person_id not in chosen]
+    return metateam + rest[: max(0, size - len(metateam))]
+
+
+def wave_note(wave: int, people: Sequence[Candidate], metateam_needed: int) -> str:
+    """"Wave 2", or "Wave 2 (widened ...)" when it reaches beyond the first-tier roles."""
+    slots = 0
+    while slots < min(metateam_needed, len(people)) and people[slots].role == Role.METATEAM.value:
+        slots += 1
+    widened = any(c.tier > 0 for c in people[slots:])
+    return f"Wave {wave}" + (" (widened to the MetaTeam and Experts by Experience)" if widened else "")
+
+
+def counts(session: Session, request_id: int) -> tuple[int, int]:
+    """(joined, joined MetaTeam) for a request."""
+    rows = session.exec(
+        select(Person.role)
+        .join(Invitation, Invitation.person_id == Person.id)
+        .where(Invitation.request_id == request_id, Invitation.state == InvitationState.JOINED.value)
+    ).all()
+    return len(rows), sum(1 for role in rows if role == Role.METATEAM.value)
+
+
+def still_needed(session: Session, request: QuorumRequest) -> tuple[int, int]:
+    """(people still needed, MetaTeam still needed) for a request."""
+    joined, joined_metateam = counts(session, request.id)
+    return max(0, request.need - joined), max(0, request.need_metateam - joined_metateam)
+
+
+def invite(
+    session: Session, request: QuorumRequest, people: Sequence[Candidate], *, wave: int, now: datetime, note: str = ""
+) -> list[Invitation]:
+    """Create invitations for ``people`` and queue their SMS; notes the step as an event."""
+    if not people:
+        return []
+    requester, case_reference = request_party(session, request)
+    taken = _codes_in_use(session, [c.person_id for c in people])
+    invitations = []
+    for candidate in people:
+        code = _free_code(request.id, taken.get(candidate.person_id, set()))
+        invitation = Invitation(
+            request_id=request.id,
+            person_id=candidate.person_id,
+            wave=wave,
+            code=code,
+            created_at=now,
+            reason_picked=f"wave {wave}: {candidate.describe(now, request.skill_list)}"[:300],
+        )
+        session.add(invitation)
+        invitations.append((invitation, candidate, bool(taken.get(candidate.person_id))))
+    session.flush()
+    for invitation, candidate, several_open in invitations:
+        body = messages.invitation_sms(first_name(requester.name), case_reference, invitation.code, several_open=several_open)
+        queue_message(session, to_phone=candidate.phone, body=body, request_id=request.id, invitation_id=invitation.id, now=now)
+    names = ", ".join(c.first_name for c in people)
+    add_event(session, request.id, f"{note or f'Wave {wave}'}: invited {names} by SMS", now)
+    return [invitation for invitation, _, _ in invitations]
+
+
+def replace(
+    session: Session, request: QuorumRequest, failed: Invitation, now: datetime, policy: EscalationPolicy = DEFAULT_POLICY
+) -> list[Invitation]:
+    """Invite the next candidate in place of a failed invitation (the request must be locked)."""
+    if request.state != RequestState.OPEN.value or now >= request.deadline_at:
+        return []
+    failed_person = session.get(Person, failed.person_id)
+    _, metateam_needed = still_needed(session, request)
+    want_metateam = 1 if failed_person and failed_person.role == Role.METATEAM.value and metateam_needed else 0
+    people = pick_wave(candidates_for_request(session, request, now, policy), 1, want_metateam)
+    if not people:
+        add_event(session, request.id, f"Nobody left to ask in place of {first_name(failed_person.name)}", now)
+        return []
+    return invite(session, request, people, wave=failed.wave, now=now, note=f"In place of {first_name(failed_person.name)}")
+
+
+def _codes_in_use(session: Session, person_ids: list[int]) -> dict[int, set[str]]:
+    rows = session.exec(
+        select(Invitation.person_id, Invitation.code)
+        .join(QuorumRequest, QuorumRequest.id == Invitation.request_id)
+        .where(
+            Invitation.person_id.in_(person_ids),
+            QuorumRequest.state == RequestState.OPEN.value,
+            Invitation.state.in_([s.value for s in ANSWERABLE_STATES]),
+        )
+    )
+    taken: dict[int, set[str]] = {}
+    for person_id, code in rows:
+        taken.setdefault(person_id, set()).add(code)
+    return taken
+
+
+def _free_code(request_id: int, taken: set[str]) -> str:
+    """The request's own code (the same for everyone when possible), else the next free one."""
+    start = (request_id - 1) % len(FIRST_CODES)
+    for code in FIRST_CODES[start:] + FIRST_CODES[:start] + MORE_CODES:
+        if code not in taken:
+            return code
+    return str(request_id)

@@ -1,0 +1,241 @@
+"""The send queue as notify sees it: claim, mark sent/failed/outbox, delivery status.
+
+notify only moves bytes; every decision (which invitation failed, who replaces it)
+is taken here, in the database, so several senders can run at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from roster.models import Person
+from roster.quorum.invite import replace
+from roster.quorum.models import (
+    PENDING_STATES,
+    Invitation,
+    InvitationState,
+    MessageKind,
+    MessageStatus,
+    OutboundMessage,
+)
+from roster.quorum.store import add_event, first_name, lock_request
+from roster.timeutil import ensure_aware, utcnow
+
+CLAIM_TIMEOUT = timedelta(minutes=2)
+OPTED_OUT_CODE = "21610"
+
+TWILIO_ERRORS = {
+    "21211": "not a valid phone number",
+    "21214": "this number cannot be reached",
+    "21217": "not a valid phone number",
+    "21408": "SMS to this country is not enabled on the Twilio account",
+    "21608": "a trial Twilio account can only text verified numbers",
+    "21610": "this number has opted out (they texted STOP)",
+    "21612": "this number cannot receive SMS from our number",
+    "21614": "not a mobile number (cannot receive SMS)",
+    "21617": "the message was too long",
+    "20003": "Twilio refused our credentials (check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN)",
+    "20429": "Twilio is rate-limiting us; it will be retried",
+    "30001": "Twilio's queue was full; try again",
+    "30002": "the Twilio account is suspended",
+    "30003": "phone unreachable (switched off or no signal)",
+    "30004": "message blocked by the recipient or their network",
+    "30005": "unknown number: the phone may no longer exist",
+    "30006": "landline or unreachable network (cannot receive SMS)",
+    "30007": "the network filtered the message as spam",
+    "30008": "delivery failed for an unknown reason",
+    "30034": "our sender number is not registered for this traffic",
+    "13223": "not a valid phone number for calls",
+    "13224": "this number cannot be called",
+    "13227": "calls to this country are not enabled on the Twilio account",
+    "busy": "the line was busy",
+    "no-answer": "the call was not answered",
+    "canceled": "the call was cancelled",
+    "failed": "the call could not be connected",
+}
+
+_STATUS_RANK = {
+    MessageStatus.QUEUED.value: 0,
+    MessageStatus.SENDING.value: 1,
+    MessageStatus.OUTBOX.value: 2,
+    MessageStatus.SENT.value: 2,
+    MessageStatus.DELIVERED.value: 3,
+    MessageStatus.FAILED.value: 3,
+}
+_TWILIO_STATUS = {
+    "accepted": MessageStatus.SENDING,
+    "scheduled": MessageStatus.SENDING,
+    "queued": MessageStatus.SENDING,
+    "sending": MessageStatus.SENDING,
+    "initiated": MessageStatus.SENT,
+    "ringing": MessageStatus.SENT,
+    "in-progress": MessageStatus.SENT,
+    "sent": MessageStatus.SENT,
+    "delivered": MessageStatus.DELIVERED,
+    "read": MessageStatus.DELIVERED,
+    "completed": MessageStatus.DELIVERED,
+    "answered": MessageStatus.DELIVERED,
+    "undelivered": MessageStatus.FAILED,
+    "failed": MessageStatus.FAILED,
+    "busy": MessageStatus.FAILED,
+    "no-answer": MessageStatus.FAILED,
+    "canceled": MessageStatus.FAILED,
+}
+
+
+def describe_twilio_error(code: object) -> str:
+    """A Twilio error code (or failed call status) in words a coordinator can act on."""
+    text = str(code).strip() if code is not None else ""
+    if not text:
+        return "delivery failed"
+    return TWILIO_ERRORS.get(text, f"Twilio error {text}")
+
+
+def claim_outbound(session: Session, *, worker: str, limit: int = 100, now: datetime | None = None) -> list[OutboundMessage]:
+    """Atomically move up to ``limit`` queued messages to ``sending`` for ``worker``.
+
+    Rows left in ``sending`` for more than two minutes (a sender died) are claimed
+    again. PostgreSQL skips rows another sender has locked; SQLite's ``BEGIN
+    IMMEDIATE`` already lets one claimer in at a time.
+    """
+    now = ensure_aware(now or utcnow())
+    claimable = sa.or_(
+        OutboundMessage.status == MessageStatus.QUEUED.value,
+        sa.and_(OutboundMessage.status == MessageStatus.SENDING.value, OutboundMessage.claimed_at < now - CLAIM_TIMEOUT),
+    )
+    ids = list(
+        session.exec(
+            select(OutboundMessage.id).where(claimable).order_by(OutboundMessage.id).limit(limit).with_for_update(skip_locked=True)
+        )
+    )
+    if not ids:
+        session.commit()
+        return []
+    session.execute(
+        sa.update(OutboundMessage)
+        .where(OutboundMessage.id.in_(ids))
+        .values(status=MessageStatus.SENDING.value, claimed_by=worker[:80], claimed_at=now)
+    )
+    claimed = list(
+        session.exec(
+            select(OutboundMessage).where(OutboundMessage.id.in_(ids)).order_by(OutboundMessage.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+    session.commit()
+    return claimed
+
+
+def mark_sent(session: Session, message_id: int, provider_sid: str | None, *, now: datetime | None = None) -> None:
+    """The provider accepted the message; its invitation (if any) counts as sent."""
+    now = ensure_aware(now or utcnow())
+    message = session.get(OutboundMessage, message_id, populate_existing=True)
+    if message is None:
+        return
+    session.execute(
+        sa.update(OutboundMessage)
+        .where(OutboundMessage.id == message_id, OutboundMessage.status.in_([MessageStatus.QUEUED.value, MessageStatus.SENDING.value]))
+        .values(status=MessageStatus.SENT.value, provider_sid=provider_sid, sent_at=now)
+    )
+    _invitation_reached(session, message, InvitationState.SENT)
+    session.commit()
+
+
+def mark_outbox(session: Session, message_ids: Iterable[int], *, now: datetime | None = None) -> None:
+    """Outbox mode (no Twilio credentials): the messages wait in the dashboard for a person to pass on."""
+    now = ensure_aware(now or utcnow())
+    ids = list(message_ids)
+    if not ids:
+        return
+    session.execute(
+        sa.update(OutboundMessage)
+        .where(OutboundMessage.id.in_(ids), OutboundMessage.status.in_([MessageStatus.QUEUED.value, MessageStatus.SENDING.value]))
+        .values(status=MessageStatus.OUTBOX.value, sent_at=now)
+    )
+    for message in session.exec(select(OutboundMessage).where(OutboundMessage.id.in_(ids))):
+        _invitation_reached(session, message, InvitationState.SENT)
+    session.commit()
+
+
+def mark_failed(
+    session: Session, message_id: int, error_code: object, error_text: str | None = None, *, now: datetime | None = None
+) -> None:
+    """Sending failed; a failed invitation is replaced by the next candidate at once."""
+    now = ensure_aware(now or utcnow())
+    message = session.get(OutboundMessage, message_id, populate_existing=True)
+    if message is None:
+        return
+    _fail(session, message, error_code, error_text, now)
+    session.commit()
+
+
+def record_delivery_status(
+    session: Session, *, provider_sid: str, status: str, error_code: object = None, now: datetime | None = None
+) -> None:
+    """A Twilio status callback (message or call); never moves a message backwards."""
+    now = ensure_aware(now or utcnow())
+    message = session.exec(
+        select(OutboundMessage).where(OutboundMessage.provider_sid == provider_sid).execution_options(populate_existing=True)
+    ).first()
+    new_status = _TWILIO_STATUS.get((status or "").strip().lower())
+    if message is None or new_status is None:
+        session.commit()
+        return
+    if new_status is MessageStatus.FAILED:
+        code = error_code if error_code not in (None, "") else (status if message.kind != MessageKind.SMS.value else None)
+        _fail(session, message, code, None, now)
+    elif _STATUS_RANK[new_status.value] > _STATUS_RANK.get(message.status, 0):
+        session.execute(
+            sa.update(OutboundMessage)
+            .where(OutboundMessage.id == message.id, OutboundMessage.status == message.status)
+            .values(status=new_status.value)
+        )
+        reached = InvitationState.DELIVERED if new_status is MessageStatus.DELIVERED else InvitationState.SENT
+        _invitation_reached(session, message, reached)
+    session.commit()
+
+
+def _invitation_reached(session: Session, message: OutboundMessage, state: InvitationState) -> None:
+    """Move an SMS invitation forward to sent/delivered (never back, never past an answer)."""
+    if message.invitation_id is None or message.kind != MessageKind.SMS.value:
+        return
+    earlier = [InvitationState.QUEUED.value] + ([InvitationState.SENT.value] if state is InvitationState.DELIVERED else [])
+    session.execute(
+        sa.update(Invitation).where(Invitation.id == message.invitation_id, Invitation.state.in_(earlier)).values(state=state.value)
+    )
+
+
+def _fail(session: Session, message: OutboundMessage, error_code: object, error_text: str | None, now: datetime) -> None:
+    code = None if error_code in (None, "") else str(error_code)[:12]
+    words = (error_text or describe_twilio_error(code))[:200]
+    request = lock_request(session, message.request_id) if message.request_id else None
+    updated = session.execute(
+        sa.update(OutboundMessage)
+        .where(OutboundMessage.id == message.id, OutboundMessage.status != MessageStatus.FAILED.value)
+        .values(status=MessageStatus.FAILED.value, error_code=code, error_text=words)
+    ).rowcount
+    if not updated or message.invitation_id is None:
+        return
+    invitation = session.get(Invitation, message.invitation_id, populate_existing=True)
+    person = session.get(Person, invitation.person_id) if invitation else None
+    if invitation is None or person is None:
+        return
+    if code == OPTED_OUT_CODE:
+        person.sms_opt_out = True
+        session.add(person)
+    if message.kind != MessageKind.SMS.value:
+        if request is not None:
+            add_event(session, request.id, f"Voice call to {first_name(person.name)} failed: {words}", now)
+        return
+    failed = session.execute(
+        sa.update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.state.in_([s.value for s in PENDING_STATES]))
+        .values(state=InvitationState.FAILED.value, error_code=code, error_text=words, answered_at=now)
+    ).rowcount
+    if failed and request is not None:
+        add_event(session, request.id, f"Invitation to {first_name(person.name)} failed: {words}", now)
+        replace(session, request, invitation, now)

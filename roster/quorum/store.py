@@ -1,0 +1,63 @@
+"""Small shared steps: locking a request, queueing a message, noting an event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from roster.models import Case, Person
+from roster.quorum.models import MessageKind, OutboundMessage, QuorumEvent, QuorumRequest
+
+
+def lock_request(session: Session, request_id: int, *, skip_locked: bool = False) -> QuorumRequest | None:
+    """Re-read a request and lock its row for this transaction (PostgreSQL ``FOR UPDATE``).
+
+    On SQLite every writing transaction already holds the database lock (``BEGIN
+    IMMEDIATE``). With ``skip_locked`` a request another process is working on is
+    skipped (returns None) instead of waited for.
+    """
+    query = select(QuorumRequest).where(QuorumRequest.id == request_id).with_for_update(skip_locked=skip_locked)
+    return session.exec(query.execution_options(populate_existing=True)).first()
+
+
+def queue_message(
+    session: Session,
+    *,
+    to_phone: str,
+    body: str,
+    request_id: int | None,
+    now: datetime,
+    kind: MessageKind = MessageKind.SMS,
+    invitation_id: int | None = None,
+) -> OutboundMessage:
+    """Put a message in the send queue (notify's ``deliver_pending`` sends it)."""
+    message = OutboundMessage(
+        kind=kind.value, to_phone=to_phone, body=body, request_id=request_id, invitation_id=invitation_id, created_at=now
+    )
+    session.add(message)
+    return message
+
+
+def add_event(session: Session, request_id: int, text: str, now: datetime) -> None:
+    """Note a step taken on a request (shown on the quorum screen and by ``quorum status``)."""
+    session.add(QuorumEvent(request_id=request_id, at=now, text=text[:300]))
+
+
+def request_party(session: Session, request: QuorumRequest) -> tuple[Person, str | None]:
+    """The requester and the case reference of a request."""
+    requester = session.get(Person, request.requester_id)
+    case = session.get(Case, request.case_id) if request.case_id else None
+    return requester, (case.reference if case else None)
+
+
+TITLES = {"dr", "mr", "mrs", "ms", "mx", "miss", "prof", "professor", "rev"}
+
+
+def first_name(name: str) -> str:
+    """The name a text greets someone by: the first word that is not a title ("Dr Nadia Haddad" -> "Nadia")."""
+    words = name.split()
+    for word in words:
+        if word.rstrip(".").casefold() not in TITLES:
+            return word
+    return words[0] if words else name

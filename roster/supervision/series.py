@@ -1,0 +1,193 @@
+"""Agreements and group series seen the same way: who takes part, when, how often.
+
+The planner, the change rules, compliance and the calendars all work on
+:class:`Series`, loaded in a handful of queries however many agreements there are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, time
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from roster.models import Person, TeamMembership
+from roster.supervision.models import (
+    AgreementKind,
+    GroupKind,
+    SupervisionAgreement,
+    SupervisionGroup,
+    SupervisionGroupMember,
+    SupervisionSession,
+)
+from roster.supervision.rules import Frequency, agreement_frequency
+
+AGREEMENT_TITLES = {
+    AgreementKind.ONE_TO_ONE: "Supervision",
+    AgreementKind.CLINICAL: "Clinical supervision",
+    AgreementKind.CASELOAD: "Caseload supervision",
+}
+GROUP_TITLES = {
+    GroupKind.REFLECTIVE_GROUP: "Reflective group supervision",
+    GroupKind.TEAM_MEETING: "Team meeting",
+    GroupKind.THINK_FAMILY: "Think Family consultation",
+}
+
+
+@dataclass(frozen=True)
+class Series:
+    """One agreement or one group series, with everything planning needs."""
+
+    kind: str
+    agreement: SupervisionAgreement | None
+    group: SupervisionGroup | None
+    lead: Person
+    others: tuple[Person, ...]
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return ("agreement", self.agreement.id) if self.agreement else ("group", self.group.id)
+
+    @property
+    def source(self) -> SupervisionAgreement | SupervisionGroup:
+        return self.agreement or self.group
+
+    @property
+    def is_group(self) -> bool:
+        return self.group is not None
+
+    @property
+    def people(self) -> tuple[Person, ...]:
+        """Everyone who attends: supervisor then supervisee, or chair then members."""
+        return (self.lead, *self.others)
+
+    @property
+    def supervisee(self) -> Person | None:
+        return None if self.is_group else self.others[0]
+
+    @property
+    def planning_ids(self) -> tuple[int, ...]:
+        """Whose leave and working pattern decide a slot: both people of an agreement;
+        a group's chair (a group meets even when one member is away)."""
+        return (self.lead.id,) if self.is_group else tuple(p.id for p in self.people)
+
+    @property
+    def attendee_ids(self) -> tuple[int, ...]:
+        return tuple(p.id for p in self.people)
+
+    @property
+    def title(self) -> str:
+        """Calendar title, e.g. ``Supervision: Alex / Sam`` or ``Team meeting: North Outreach``."""
+        if self.group is not None:
+            return f"{GROUP_TITLES.get(self.group.kind, 'Group supervision')}: {self.group.name}"
+        return f"{AGREEMENT_TITLES.get(self.kind, 'Supervision')}: {self.lead.first_name} / {self.others[0].first_name}"
+
+    @property
+    def weekday(self) -> int | None:
+        return self.source.weekday
+
+    @property
+    def start_time(self) -> time:
+        return self.source.start_time
+
+    @property
+    def duration_minutes(self) -> int:
+        return self.source.duration_minutes
+
+    def frequency_at(self, day: date) -> Frequency:
+        """The minimum frequency in force on ``day``."""
+        if self.group is not None:
+            return Frequency.parse(self.group.frequency)
+        supervisee = self.others[0]
+        return agreement_frequency(
+            self.kind, self.agreement.frequency, supervisee.practice_stage, supervisee.employment,
+            supervisee.stage_date, day,
+        )
+
+    def runs_on(self, day: date) -> bool:
+        source = self.source
+        return source.active and source.starts_on <= day and (source.ends_on is None or day <= source.ends_on)
+
+
+def load_series(
+    session: Session, *, team_id: int | None = None, include_inactive: bool = False,
+    only: tuple[str, int] | None = None,
+) -> list[Series]:
+    """Every group series then every agreement (groups first: one-to-ones fit around them).
+
+    With ``team_id``: agreements whose supervisee is in the team, and groups of the
+    team (or, for groups without a team, with a member or chair in it). With ``only``:
+    just that series (a ``("agreement", id)`` or ``("group", id)`` key).
+    """
+    people = {p.id: p for p in session.exec(select(Person))}
+    members = _members_by_group(session)
+    team_people = None
+    if team_id is not None:
+        team_people = set(session.exec(select(TeamMembership.person_id).where(TeamMembership.team_id == team_id)))
+    series: list[Series] = []
+    groups = select(SupervisionGroup).order_by(SupervisionGroup.id)
+    agreements = select(SupervisionAgreement).order_by(SupervisionAgreement.id)
+    if only is not None:
+        kind, wanted = only
+        groups = groups.where(SupervisionGroup.id == (wanted if kind == "group" else -1))
+        agreements = agreements.where(SupervisionAgreement.id == (wanted if kind == "agreement" else -1))
+    for group in session.exec(groups):
+        if not (group.active or include_inactive):
+            continue
+        others = tuple(people[i] for i in members.get(group.id, []) if i != group.chair_id)
+        if team_people is not None and group.team_id != team_id:
+            if group.team_id is not None or not ({group.chair_id, *(p.id for p in others)} & team_people):
+                continue
+        series.append(Series(group.kind, None, group, people[group.chair_id], others))
+    for agreement in session.exec(agreements):
+        if not (agreement.active or include_inactive):
+            continue
+        if team_people is not None and agreement.supervisee_id not in team_people:
+            continue
+        series.append(
+            Series(agreement.kind, agreement, None, people[agreement.supervisor_id], (people[agreement.supervisee_id],))
+        )
+    return series
+
+
+def _members_by_group(session: Session) -> dict[int, list[int]]:
+    grouped: dict[int, list[int]] = {}
+    rows = session.exec(select(SupervisionGroupMember).order_by(SupervisionGroupMember.person_id))
+    for row in rows:
+        grouped.setdefault(row.group_id, []).append(row.person_id)
+    return grouped
+
+
+def series_by_key(series: Iterable[Series]) -> dict[tuple[str, int], Series]:
+    return {s.key: s for s in series}
+
+
+def key_of(row: SupervisionSession) -> tuple[str, int]:
+    """The series key of a session row."""
+    return ("agreement", row.agreement_id) if row.agreement_id is not None else ("group", row.group_id)
+
+
+def series_of_session(session: Session, row: SupervisionSession) -> Series:
+    """The series one session belongs to (active or not)."""
+    found = load_series(session, include_inactive=True, only=key_of(row))
+    if not found:
+        raise LookupError(f"session {row.id} belongs to no agreement or group")
+    return found[0]
+
+
+def sessions_involving(person_ids: Iterable[int], series: Iterable[Series]) -> list[Series]:
+    """The series in which any of ``person_ids`` takes part."""
+    wanted = set(person_ids)
+    return [s for s in series if wanted & set(s.attendee_ids)]
+
+
+def series_filter(series: Iterable[Series]):
+    """SQL condition selecting the sessions of ``series``."""
+    agreement_ids = [s.agreement.id for s in series if s.agreement is not None]
+    group_ids = [s.group.id for s in series if s.group is not None]
+    return sa.or_(
+        SupervisionSession.agreement_id.in_(agreement_ids or [-1]),
+        SupervisionSession.group_id.in_(group_ids or [-1]),
+    )

@@ -1,0 +1,79 @@
+"""Working days: Monday to Friday except the bank holidays of a UK nation.
+
+Bank holidays come from the maintained ``holidays`` library (England and Wales by
+default; Scotland and Northern Ireland selectable). The supervision procedure counts
+in working days: "Any postponed session must be reconvened within 5 working days."
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from enum import StrEnum
+
+import holidays
+
+
+class HolidayRegion(StrEnum):
+    """Whose bank holidays apply."""
+
+    ENGLAND_AND_WALES = "england-and-wales"
+    SCOTLAND = "scotland"
+    NORTHERN_IRELAND = "northern-ireland"
+
+
+_SUBDIVISIONS = {
+    HolidayRegion.ENGLAND_AND_WALES: "ENG",
+    HolidayRegion.SCOTLAND: "SCT",
+    HolidayRegion.NORTHERN_IRELAND: "NIR",
+}
+
+
+def parse_region(text: str) -> HolidayRegion:
+    """A region from its name; raises ValueError naming the choices."""
+    try:
+        return HolidayRegion(text.strip().lower())
+    except ValueError:
+        choices = ", ".join(r.value for r in HolidayRegion)
+        raise ValueError(f"unknown holiday region '{text}' (choose one of: {choices})") from None
+
+
+class WorkingCalendar:
+    """Which days are working days in one region."""
+
+    def __init__(self, region: HolidayRegion | str = HolidayRegion.ENGLAND_AND_WALES) -> None:
+        self.region = HolidayRegion(region)
+        self._holidays = holidays.country_holidays("GB", subdiv=_SUBDIVISIONS[self.region])
+        self._cache: dict[date, bool] = {}
+
+    def holiday_name(self, day: date) -> str | None:
+        """The bank holiday on ``day``, if any."""
+        return self._holidays.get(day)
+
+    def is_working_day(self, day: date) -> bool:
+        """Monday to Friday and not a bank holiday."""
+        known = self._cache.get(day)
+        if known is None:
+            known = day.weekday() < 5 and day not in self._holidays
+            self._cache[day] = known
+        return known
+
+    def add_working_days(self, day: date, count: int) -> date:
+        """The ``count``-th working day after ``day`` (``count`` >= 1)."""
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        current = day
+        while count:
+            current += timedelta(days=1)
+            if self.is_working_day(current):
+                count -= 1
+        return current
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """How many working days fall after ``start`` up to and including ``end``."""
+        return sum(self.is_working_day(start + timedelta(days=n)) for n in range(1, (end - start).days + 1))
+
+    def next_working_day(self, day: date) -> date:
+        """``day`` if it is a working day, else the first working day after it."""
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+        return day

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from notify.feeds import calendar_router
 from notify.webhooks import router as twilio_webhooks
 from roster.db import session_factory
 from roster.settings import Settings
@@ -20,6 +21,7 @@ def create_server(settings: Settings, engine: sa.Engine) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.new_session = session_factory(engine)
+    app.include_router(calendar_router())
     app.include_router(twilio_webhooks)
 
     @app.get("/healthz")

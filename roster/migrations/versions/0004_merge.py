@@ -1,0 +1,24 @@
+"""merge quorum and supervision
+
+Revision ID: 0004_merge
+Revises: 0002_quorum, 0003_supervision
+Create Date: 2026-11-22
+"""
+from alembic import op
+import sqlalchemy as sa
+import sqlmodel
+import roster.timeutil
+
+
+revision = '0004_merge'
+down_revision = ('0002_quorum', '0003_supervision')
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

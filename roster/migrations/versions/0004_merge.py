@@ -4,10 +4,6 @@ Revision ID: 0004_merge
 Revises: 0002_quorum, 0003_supervision
 Create Date: 2026-11-22
 """
-from alembic import op
-import sqlalchemy as sa
-import sqlmodel
-import roster.timeutil
 
 
 revision = '0004_merge'

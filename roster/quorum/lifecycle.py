@@ -79,7 +79,7 @@ def create_request(
     wanted = sorted({s.strip() for s in skills if s and s.strip()}, key=str.casefold)
     if any(";" in s for s in wanted):
         raise QuorumError("a skill cannot contain ';'")
-    case = _find_case(session, case_reference)
+    case = find_case(session, case_reference)
     request = QuorumRequest(
         requester_id=requester.id,
         case_id=case.id if case else None,
@@ -106,7 +106,8 @@ def create_request(
     return request
 
 
-def _find_case(session: Session, reference: str | None) -> Case | None:
+def find_case(session: Session, reference: str | None) -> Case | None:
+    """The case with this reference (case-insensitive), None for no reference; raises QuorumError."""
     if reference is None or not reference.strip():
         return None
     wanted = reference.strip().upper()

@@ -32,9 +32,9 @@ def cli(ctx: click.Context, db_url: str | None) -> None:
 
 
 def _register_commands() -> None:
-    from tui.cli import demo, people, serve
+    from tui.cli import demo, people, quorum, serve
 
-    for module in (demo, people, serve):
+    for module in (demo, people, serve, quorum):
         module.register(cli)
 
 

@@ -4,8 +4,9 @@ Council supervision procedure, 3. Frequency: "Every effort must be made to avoid
 cancellation such that it is only postponed in exceptional and unforeseen
 circumstance and with the agreement of both parties. Any postponed session must be
 reconvened within 5 working days." Dive Boat proposes the first slot free for both
-people (no leave, no sickness, no other session) and flags a breach when that slot,
-or the one chosen, is later than the fifth working day after the original date.
+people (no leave, no sickness, no other session) from the next day on, and flags a
+breach when that slot, or the one chosen, is later than the fifth working day after
+the original date.
 
 Every change raises the session's ``SEQUENCE`` (so calendars update) and the plan
 version (so feeds re-render). Reasons stay in Dive Boat: calendars never show them.
@@ -127,21 +128,20 @@ def rebooking_of(session: Session, row: SupervisionSession) -> SupervisionSessio
 
 
 def propose_rebooking(session: Session, session_id: int, *, now: datetime) -> Proposal:
-    """The first slot after the original one, free for both people, and the deadline.
-
-    Works for a booked session too, to show what postponing it would propose.
+    """The first slot free for both people from the day after the original date (or
+    from now, if later), and the deadline. Works for a booked session too, to show
+    what postponing it would propose.
     """
     now = ensure_aware(now)
     row = get_session(session, session_id)
     series = series_of_session(session, row)
     workdays = working_calendar(session)
     deadline = reconvene_deadline(row, workdays)
-    not_before = max(now, row.ends_at)
-    first = not_before.astimezone(LONDON).date()
+    first = max(local_day(row) + timedelta(days=1), now.astimezone(LONDON).date())
     last = max(deadline, first) + timedelta(days=PROPOSAL_SEARCH_DAYS)
     availability = load_availability(session, workdays, load_series(session), first, last, blocking=REBOOKING_BLOCKS)
     days = (first + timedelta(days=n) for n in range((last - first).days + 1))
-    slot = availability.first_free(series, days, not_before=not_before, latest=deadline, ignore=row.id)
+    slot = availability.first_free(series, days, not_before=now, latest=deadline, ignore=row.id)
     return Proposal(session_id=row.id, reconvene_by=deadline, slot=slot)
 
 

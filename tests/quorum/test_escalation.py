@@ -1,0 +1,100 @@
+"""The escalation clock: voice calls, later waves, widening, expiry; never a step twice."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+from sqlmodel import select
+
+from roster.models import Role
+from roster.quorum import advance, create_request, record_sms_reply, request_view
+from roster.quorum.models import Invitation, OutboundMessage
+from tests.quorum.conftest import NOW
+
+
+def reply(roster, name, body, minutes):
+    return record_sms_reply(roster.session, from_phone=roster.phone(name), body=body,
+                            provider_sid=f"SM-{name}-{minutes}-{body}", received_at=NOW + timedelta(minutes=minutes))
+
+
+def at(minutes, seconds=0):
+    return NOW + timedelta(minutes=minutes, seconds=seconds)
+
+
+def test_silent_invitees_are_called_and_a_second_wave_invited_after_three_minutes(roster, session):
+    sam, *_ = roster.team("Sam Okafor", "Alex Green", "Bea Hart", "Cal Idris", "Dee Jones", "Eve King", "Fin Lowe")
+    request = create_request(session, sam.id, now=NOW)
+    roster.send_all()
+    reply(roster, "Alex Green", "1", 1)
+    reply(roster, "Bea Hart", "2", 1)
+    assert advance(session, now=at(2, 59)) == []
+    steps = advance(session, now=at(3))
+    assert steps == [f"request {request.id}: calling Cal", f"request {request.id}: wave 2: Dee, Eve"]
+    assert advance(session, now=at(3, 1)) == []  # nothing is done twice
+    queued = [(m.kind, roster.name_of(m.to_phone)) for m in roster.queued()]
+    assert queued == [("voice", "Cal Idris"), ("sms", "Dee Jones"), ("sms", "Eve King")]
+    voice = roster.queued()[0]
+    assert voice.body == "This is Dive Boat. Sam needs a reflective quorum now. Press 1 to join, or 2 if you can't."
+    assert voice.invitation_id is not None
+
+
+def test_when_everyone_has_answered_the_next_wave_goes_at_once(roster, session):
+    sam, *_ = roster.team("Sam Okafor", "Alex Green", "Bea Hart", "Cal Idris", "Dee Jones")
+    request = create_request(session, sam.id, need=1, now=NOW)  # Alex, Bea
+    roster.send_all()
+    reply(roster, "Alex Green", "2", 1)
+    reply(roster, "Bea Hart", "no", 1)
+    assert advance(session, now=at(1, 5)) == [f"request {request.id}: wave 2: Cal, Dee"]
+
+
+def test_widens_to_metateam_and_experts_when_keyworkers_run_out(roster, session):
+    sam, *_ = roster.team("Sam Okafor", "Alex Green", "Bea Hart")
+    roster.add("Dr Nadia Haddad", Role.METATEAM, consent=(3, time(9, 0), time(17, 0)))
+    roster.add("Kim Walsh", Role.EXPERT_BY_EXPERIENCE)
+    request = create_request(session, sam.id, need=2, now=NOW)
+    assert [roster.name_of(m.to_phone) for m in roster.send_all()] == ["Alex Green", "Bea Hart", "Dr Nadia Haddad"]
+    events = [e["text"] for e in request_view(session, request.id, now=NOW).events]
+    assert "Wave 1 (widened to the MetaTeam and Experts by Experience): invited Alex, Bea, Nadia by SMS" in events
+    advance(session, now=at(3))
+    assert [roster.name_of(m.to_phone) for m in roster.queued() if m.kind == "sms"] == ["Kim Walsh"]
+
+
+def test_nobody_left_is_noted_once_per_wave_interval(roster, session):
+    sam, *_ = roster.team("Sam Okafor", "Alex Green")
+    request = create_request(session, sam.id, need=1, now=NOW)
+    roster.send_all()
+    reply(roster, "Alex Green", "2", 1)
+    assert advance(session, now=at(1)) == [f"request {request.id}: nobody else can be asked"]
+    assert advance(session, now=at(2)) == []
+    assert advance(session, now=at(4, 1)) == [f"request {request.id}: nobody else can be asked"]
+
+
+def test_expiry_reports_what_happened_to_each_person(roster, session):
+    sam, *_ = roster.team("Sam Okafor", "Alex Green", "Bea Hart", "Cal Idris")
+    request = create_request(session, sam.id, need=3, deadline_minutes=5, now=NOW)
+    roster.send_all()
+    reply(roster, "Alex Green", "1", 1)
+    reply(roster, "Bea Hart", "2", 1)
+    steps = advance(session, now=at(5))
+    assert steps == [f"request {request.id}: Not formed by the deadline: Alex joined; Bea declined; Cal no answer"]
+    view = request_view(session, request.id, now=at(5))
+    assert view.state == "expired" and view.closed_at == at(5) and view.seconds_left == 0
+    told = [(roster.name_of(m.to_phone), m.body) for m in roster.queued()]
+    assert told == [("Alex Green", "Dive Boat: Sam's quorum request was not formed in time. Thanks, no need to reply.")]
+    assert advance(session, now=at(6)) == []
+
+
+def test_a_restart_resumes_without_re_sending(roster, session, new_session):
+    sam, *_ = roster.team("Sam Okafor", "Alex Green", "Bea Hart", "Cal Idris", "Dee Jones")
+    request = create_request(session, sam.id, now=NOW)
+    roster.send_all()
+    session.close()
+    with new_session() as fresh:  # another process, after a restart
+        assert advance(fresh, now=at(1)) == []
+        advance(fresh, now=at(3))
+        advance(fresh, now=at(3))
+    with new_session() as fresh:
+        invitations = fresh.exec(select(Invitation).where(Invitation.request_id == request.id)).all()
+        messages = fresh.exec(select(OutboundMessage).where(OutboundMessage.kind == "sms")).all()
+    assert len(invitations) == 4 and len(messages) == 4
+    assert len({m.to_phone for m in messages}) == 4

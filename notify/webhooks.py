@@ -142,11 +142,13 @@ def voice(request: Request, background: BackgroundTasks, form: FormData = Depend
         outcome = record_keypress(session, call_sid=_field(form, "CallSid"), digits=key, invitation_id=invitation_id,
                                   received_at=_now(request), policy=policy_for(request.app.state.settings))
     _deliver_later(request, background)
-    return Response(say_and_hang_up(_spoken(outcome)), media_type=XML)
+    return Response(say_and_hang_up(_spoken(outcome, key)), media_type=XML)
 
 
-def _spoken(outcome: ReplyOutcome) -> str:
+def _spoken(outcome: ReplyOutcome, key: str) -> str:
     """What to say after a keypress: the roster's answer without the SMS prefix, or a plain thanks."""
+    if outcome.duplicate:  # Twilio retried the Gather action; the first one was counted
+        return JOINED_SPEECH if key == JOIN_DIGIT else DECLINED_SPEECH
     if outcome.reply_text:
         return re.sub(r"^Dive Boat:\s*", "", outcome.reply_text) + " Goodbye."
     if outcome.outcome.startswith(("joined", "already joined")):

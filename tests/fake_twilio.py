@@ -159,6 +159,7 @@ class Call:
     status: str = "queued"
     updates: list[dict] = field(default_factory=list)
     documents: list[tuple[str, str]] = field(default_factory=list)  # (url it came from, TwiML)
+    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # what Twilio posted to us
 
     @property
     def heard(self) -> list[str]:
@@ -251,6 +252,7 @@ class Phone:
         }
 
     def _fetch_twiml(self, call: Call, url: str, params: dict[str, str]) -> str:
+        call.requests.append((url, params))
         response = self.twilio.post_signed(url, params)
         response.raise_for_status()
         call.documents.append((url, response.text))
@@ -342,7 +344,10 @@ class FakeTwilio:
             elif word in OPT_IN_WORDS:
                 phone.opted_out = False
         if self.sms_webhook:
-            self.post_inbound(message)
+            try:
+                self.post_inbound(message)
+            except httpx.TransportError:  # our server is down: Twilio logs error 11200 and moves on
+                message.callbacks_sent.append("unreachable")
         return message.sid
 
     def post_inbound(self, message: Message, *, signature: str | None = None) -> httpx.Response:

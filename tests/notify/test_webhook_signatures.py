@@ -1,0 +1,121 @@
+"""Only Twilio gets in: forged or missing signatures get 403 and change nothing; duplicates count once."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import sqlalchemy as sa
+from sqlmodel import select
+
+from notify.server import create_server
+from roster.quorum.models import InboundMessage, OutboundMessage, QuorumEvent
+from tests.fake_twilio import RequestValidator, ServerThread
+from tests.notify.conftest import ask_for_quorum, invitation_states, unsent, wait_for
+
+
+def count(new_session, table) -> int:
+    with new_session() as session:
+        return session.exec(select(sa.func.count()).select_from(table)).one()
+
+
+def first_wave(serve, new_session, team, phones, clock):
+    """A running server and a request whose first wave has been sent; returns (service, request id, invitees)."""
+    service = serve()
+    request_id = ask_for_quorum(new_session, team["Sam"], clock)
+    wait_for(lambda: unsent(new_session) == 0 and sum(bool(p.texts) for p in phones.values()) == 3, "the first wave")
+    return service, request_id, [name for name, phone in phones.items() if phone.texts]
+
+
+def reply_params(twilio, phone, body, sid="SM" + "f" * 32) -> dict[str, str]:
+    return {"AccountSid": twilio.account_sid, "Body": body, "From": phone.number, "MessageSid": sid, "To": twilio.number}
+
+
+def test_forged_missing_and_tampered_signatures_are_refused_and_change_nothing(serve, twilio, team, phones, clock, new_session):
+    service, request_id, invited = first_wave(serve, new_session, team, phones, clock)
+    before = (invitation_states(new_session, request_id, team), count(new_session, OutboundMessage),
+              count(new_session, QuorumEvent))
+    sms_url = f"{service.url}/twilio/sms"
+    params = reply_params(twilio, phones[invited[0]], "1")
+    attempts = [
+        twilio.post_signed(sms_url, params, signature="forged"),
+        twilio.post_signed(sms_url, params, signature=""),
+        httpx.post(sms_url, data=params),  # no header at all
+        twilio.post_signed(sms_url, params, signature=RequestValidator("another-token").compute_signature(sms_url, params)),
+        twilio.post_signed(sms_url, params, signature=twilio.sign(sms_url, params | {"Body": "2"})),  # body changed
+        twilio.post_signed(sms_url, params, signature=twilio.sign("https://elsewhere.example/twilio/sms", params)),
+    ]
+    status_params = {"MessageSid": twilio.sent_messages()[0].sid, "MessageStatus": "failed", "ErrorCode": "30003"}
+    attempts.append(twilio.post_signed(f"{service.url}/twilio/status", status_params, signature="forged"))
+    attempts.append(twilio.post_signed(f"{service.url}/twilio/voice?invitation=1", {"CallSid": "CA1", "Digits": "1"},
+                                       signature=twilio.sign(f"{service.url}/twilio/voice?invitation=2",
+                                                             {"CallSid": "CA1", "Digits": "1"})))
+    assert [response.status_code for response in attempts] == [403] * len(attempts)
+    assert count(new_session, InboundMessage) == 0
+    after = (invitation_states(new_session, request_id, team), count(new_session, OutboundMessage),
+             count(new_session, QuorumEvent))
+    assert after == before
+
+
+def test_a_webhook_delivered_again_counts_once(serve, twilio, team, phones, clock, new_session):
+    service, request_id, (a, b, c) = first_wave(serve, new_session, team, phones, clock)
+    sid = phones[a].reply("1")
+    for _ in range(3):  # Twilio retries when it did not see our answer in time
+        assert twilio.post_inbound(twilio.inbound(sid)).status_code == 200
+    with ThreadPoolExecutor(8) as pool:  # ... even at the same moment
+        codes = list(pool.map(lambda _: twilio.post_inbound(twilio.inbound(sid)).status_code, range(8)))
+    assert codes == [200] * 8
+    assert count(new_session, InboundMessage) == 1
+    with new_session() as session:
+        joined = session.exec(select(QuorumEvent).where(QuorumEvent.text.contains("joined"))).all()
+    assert len(joined) == 1
+    assert invitation_states(new_session, request_id, team)[a] == "joined"
+
+    phones[c].reply("1")  # the quorum forms; the duplicate of the forming reply adds nothing either
+    wait_for(lambda: unsent(new_session) == 0 and len(phones[b].texts) == 2, "the stand-down")
+    twilio.post_inbound(twilio.messages[-1])
+    wait_for(lambda: unsent(new_session) == 0, "deliveries")
+    assert [len(phones[n].texts) for n in (a, b, c)] == [2, 2, 2]
+    assert phones[b].last_text.startswith("Dive Boat: thanks, the quorum for Sam")
+
+
+def test_status_callbacks_are_idempotent_and_failures_are_explained(serve, twilio, team, phones, clock, new_session):
+    service, request_id, (a, b, c) = first_wave(serve, new_session, team, phones, clock)
+    phones[b].undelivered_code = 30003
+    assert twilio.deliver_statuses() == 3
+    for message in twilio.sent_messages():
+        assert twilio.post_status(message).status_code == 204  # delivered again: no change
+    with new_session() as session:
+        rows = {row.to_phone: row for row in session.exec(select(OutboundMessage))}
+    assert rows[phones[a].number].status == "delivered"
+    assert (rows[phones[b].number].status, rows[phones[b].number].error_code) == ("failed", "30003")
+    assert "unreachable" in rows[phones[b].number].error_text
+    states = invitation_states(new_session, request_id, team)
+    assert (states[a], states[b], states[c]) == ("delivered", "failed", "delivered")
+    wait_for(lambda: len([n for n, s in invitation_states(new_session, request_id, team).items() if s != "failed"]) == 3,
+             "a replacement for the unreachable phone")
+
+
+def test_keypress_retried_by_twilio_counts_once(serve, twilio, team, phones, clock, new_session):
+    service, request_id, (a, b, c) = first_wave(serve, new_session, team, phones, clock)
+    clock.advance(minutes=3, seconds=1)
+    wait_for(lambda: len(twilio.calls) == 3, "calls to the silent invitees")
+    phones[a].answer()
+    assert "you have joined" in phones[a].press("1")
+    url, params = phones[a].calls[0].requests[-1]
+    assert "you have joined" in twilio.post_signed(url, params).text  # Twilio retried the Gather action
+    with new_session() as session:
+        assert len(session.exec(select(InboundMessage).where(InboundMessage.channel == "voice")).all()) == 1
+    assert invitation_states(new_session, request_id, team)[a] == "joined"
+
+
+def test_signatures_are_checked_against_the_public_url_behind_a_proxy(twilio, twilio_settings, engine, clock):
+    settings = twilio_settings.model_copy(update={"public_url": "https://diveboat.example.org/hooks/"})
+    with ServerThread() as server:
+        server.start(create_server(settings, engine))
+        local = f"{server.url}/twilio/sms?x=1"
+        public = "https://diveboat.example.org/hooks/twilio/sms?x=1"
+        params = {"Body": "hello", "From": "+447700900999", "MessageSid": "SM" + "e" * 32, "To": twilio.number}
+        assert twilio.post_signed(local, params, signature=twilio.sign(local, params)).status_code == 403
+        assert twilio.post_signed(local, params, signature=twilio.sign(public, params)).status_code == 200
+        assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}

@@ -75,12 +75,14 @@ def _parse(text: str) -> ParsedReply:
     kinds: set[ReplyKind] = set()
     codes: list[str] = []
     for token in tokens:
+        if token.isdigit() and len(token) <= 6:
+            token = str(int(token))  # "01" is "1"
         if token in JOIN_WORDS:
             kinds.add(ReplyKind.JOIN)
         elif token in DECLINE_WORDS:
             kinds.add(ReplyKind.DECLINE)
         elif token.isdigit():
-            codes.append(str(int(token)) if len(token) <= 6 else token)
+            codes.append(token)
         elif token not in FILLER_WORDS:
             return UNKNOWN
     if len(kinds) != 1 or len(codes) > 1:

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from email.utils import format_datetime, parsedate_to_datetime
 
+import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from roster.db import SessionFactory
+from roster.db import read_session
 from roster.supervision.calendars import subject_calendar
 from roster.supervision.state import plan_version
 from roster.supervision.tokens import resolve_token
@@ -68,17 +69,19 @@ class FeedCache:
             return feed
 
 
-def load_feed(new_session: SessionFactory, cache: FeedCache, token: str, now: datetime) -> RenderedFeed | None:
-    """Resolve ``token`` and return its feed (from the cache when the plan is unchanged)."""
+def load_feed(engine: sa.Engine, cache: FeedCache, token: str, now: datetime) -> RenderedFeed | None:
+    """Resolve ``token`` and return its feed (from the cache when the plan is unchanged).
+
+    Read-only sessions: serving feeds never waits for, or holds up, anyone writing."""
     today = now.astimezone(LONDON).date()
-    with new_session() as session:
+    with read_session(engine) as session:
         subject = resolve_token(session, token)
         if subject is None:
             return None
         version, changed_at = plan_version(session)
 
     def render() -> RenderedFeed | None:
-        with new_session() as session:
+        with read_session(engine) as session:
             body = subject_calendar(session, subject.person_id, subject.team_id, today)
         if body is None:
             return None
@@ -109,16 +112,15 @@ def not_modified(request: Request, feed: RenderedFeed) -> bool:
 
 
 def calendar_router(clock: Callable[[], datetime] = utcnow) -> APIRouter:
-    """The feed routes. The app's ``state.new_session`` supplies database sessions and
-    ``state.clock`` (if set) the current time."""
+    """The feed routes. The app's ``state.engine`` is the database and ``state.clock``
+    (if set) the current time."""
     router = APIRouter()
     cache = FeedCache()
-    router.feed_cache = cache  # for tests and benchmarks
 
     @router.get("/calendar/{token}.ics", include_in_schema=False)
     async def calendar_feed(token: str, request: Request) -> Response:
         now = getattr(request.app.state, "clock", clock)()
-        feed = await run_in_threadpool(load_feed, request.app.state.new_session, cache, token, now)
+        feed = await run_in_threadpool(load_feed, request.app.state.engine, cache, token, now)
         if feed is None:
             raise HTTPException(status_code=404)  # the same answer as any unknown path
         headers = {

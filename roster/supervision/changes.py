@@ -101,8 +101,9 @@ def postpone(session: Session, session_id: int, reason: str, *, now: datetime) -
     row.status = SessionStatus.POSTPONED.value
     row.reason = _reason(reason)
     _changed(session, row, now)
+    proposal = propose_rebooking(session, session_id, now=now)
     session.commit()
-    return propose_rebooking(session, session_id, now=now)
+    return proposal
 
 
 def cancel(session: Session, session_id: int, reason: str, *, now: datetime) -> SupervisionSession:

@@ -8,10 +8,12 @@ set (tests, regional proxies) the HTTP clients below rewrite every request for a
 from __future__ import annotations
 
 import base64
-from contextlib import asynccontextmanager
+import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import urlsplit, urlunsplit
 
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -79,6 +81,21 @@ class AsyncRedirectingHttpClient(AsyncTwilioHttpClient):
 def basic_authorization(username: str, password: str) -> str:
     """An HTTP Basic ``Authorization`` header value."""
     return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+
+
+def api_error_text(error: TwilioException) -> str:
+    """A one-line description of a Twilio API error: HTTP status, Twilio code and message."""
+    if isinstance(error, TwilioRestException):
+        return f"HTTP {error.status} (code {error.code}) {error.msg}"
+    response = error.args[1] if len(error.args) > 1 else None
+    status = getattr(response, "status_code", None)
+    if status is None:
+        return str(error.args[0] if error.args else error)
+    try:
+        payload = json.loads(response.text)
+    except (TypeError, ValueError):
+        payload = {}
+    return f"HTTP {status} (code {payload.get('code', status)}) {payload.get('message', '')}".rstrip()
 
 
 def _credentials(settings: Settings) -> tuple[str, str]:

@@ -6,10 +6,10 @@ import time
 
 import click
 import requests
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException
 
 from notify.clock import DEFAULT_INTERVAL_SECONDS, EscalationLoop, TickReport
-from notify.twilio_client import twilio_configured
+from notify.twilio_client import api_error_text, twilio_configured
 from roster.timeutil import parse_when
 from tui.cli.context import CliContext, UserError, echo_json, pass_context
 
@@ -46,12 +46,15 @@ def serve(obj: CliContext, host: str, port: int) -> None:
             "request names, and calls cannot gather keypresses.",
             err=True,
         )
-    engine = obj.engine
+    app = create_server(settings, obj.engine)
     loop = EscalationLoop(settings, obj.new_session).start()
     try:
-        uvicorn.run(create_server(settings, engine), host=host, port=port, log_level="info")
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after shutting down cleanly
+        pass
     finally:
         loop.stop()
+    click.echo("Stopped.", err=True)
 
 
 def _summary(report: TickReport) -> dict:
@@ -68,8 +71,8 @@ def _summary(report: TickReport) -> dict:
 def _tick(loop: EscalationLoop) -> TickReport:
     try:
         return loop.tick()
-    except TwilioRestException as error:
-        raise UserError(f"Twilio refused the request: HTTP {error.status} (code {error.code}) {error.msg}") from None
+    except TwilioException as error:
+        raise UserError(f"Twilio refused the request: {api_error_text(error)}") from None
     except requests.RequestException as error:
         raise UserError(f"cannot reach Twilio: {type(error).__name__}") from None
 
@@ -94,23 +97,22 @@ def poll(obj: CliContext, watch: bool, since_text: str | None, as_json: bool) ->
     loop = EscalationLoop(settings, obj.new_session, poll=True)
     if since is not None:
         loop.poller.since = since
-    while True:
-        try:
-            summary = _summary(_tick(loop))
-        except UserError as error:
+    try:
+        while True:
+            try:
+                summary = _summary(_tick(loop))
+            except UserError as error:
+                if not watch:
+                    raise
+                error.show()  # keep watching: Twilio may be back on the next pass
+                summary = None
+            if summary is not None and (as_json or not watch or summary["replies"] or summary["steps"] or summary["sent"]):
+                _show(summary, as_json)
             if not watch:
-                raise
-            error.show()
-            summary = None
-        if summary is not None and (as_json or not watch or summary["replies"] or summary["steps"] or summary["sent"]):
-            _show(summary, as_json)
-        if not watch:
-            return
-        try:
+                return
             time.sleep(DEFAULT_INTERVAL_SECONDS)
-        except KeyboardInterrupt:
-            click.echo("Stopped polling.", err=True)
-            return
+    except KeyboardInterrupt:
+        click.echo("Stopped polling.", err=True)
 
 
 def _show(summary: dict, as_json: bool) -> None:

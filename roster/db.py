@@ -44,7 +44,11 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         return sa.create_engine(url, echo=echo, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(parsed.database).expanduser().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DatabaseError(f"cannot create the folder {folder} for the database: {error.strerror}") from None
     engine = sa.create_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     _configure_sqlite(engine)
     return engine
@@ -100,11 +104,16 @@ def alembic_config(engine: Engine):
 def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Bring the schema up to ``revision`` (default: the newest)."""
     from alembic import command
+    from alembic.util import CommandError
 
     try:
         command.upgrade(alembic_config(engine), revision)
-    except sa.exc.OperationalError as error:
+    except sa.exc.DatabaseError as error:
         raise DatabaseError(f"cannot open or upgrade the database at {engine.url!r}: {error.orig}") from None
+    except CommandError as error:
+        raise DatabaseError(
+            f"cannot upgrade the database at {engine.url!r} ({error}); was it written by a newer Dive Boat?"
+        ) from None
 
 
 def open_database(url: str) -> Engine:

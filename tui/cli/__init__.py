@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as error:  # a bug: still one clear line unless debugging
         if os.environ.get("DIVEBOAT_DEBUG"):
             raise
-        click.echo(f"diveboat: unexpected error: {type(error).__name__}: {error} (set DIVEBOAT_DEBUG=1 for details)", err=True)
+        first_line = (str(error).splitlines() or [""])[0]
+        click.echo(f"diveboat: unexpected error: {type(error).__name__}: {first_line} (set DIVEBOAT_DEBUG=1 for details)", err=True)
         sys.exit(2)
     sys.exit(exit_code if isinstance(exit_code, int) else 0)

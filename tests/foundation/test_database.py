@@ -1,0 +1,71 @@
+"""Opening databases: URLs, SQLite settings, and clear errors for databases that cannot be used."""
+
+import pytest
+import sqlalchemy as sa
+
+from roster.db import DatabaseError, make_engine, normalise_url, open_database, read_session, session_factory, upgrade
+from roster.models import Person
+
+
+def test_postgres_urls_use_the_psycopg3_driver():
+    assert normalise_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://u@h/db", "unsupported database 'mysql'"),
+        ("not a url", "is not a database URL"),
+        ("sqlite:////proc/no-such-dir/x.db", "cannot create the folder /proc/no-such-dir"),
+    ],
+)
+def test_unusable_urls_raise_database_error(url, message):
+    with pytest.raises(DatabaseError, match=message):
+        make_engine(url)
+
+
+def test_sqlite_file_and_its_folder_are_created_with_wal_and_busy_timeout(tmp_path):
+    engine = open_database(f"sqlite:///{tmp_path / 'new' / 'folder' / 'diveboat.db'}")
+    try:
+        assert (tmp_path / "new" / "folder" / "diveboat.db").is_file()
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def test_a_file_that_is_not_a_database_gives_a_database_error(tmp_path):
+    path = tmp_path / "notes.db"
+    path.write_text("shopping list\n" * 100)
+    engine = make_engine(f"sqlite:///{path}")
+    with pytest.raises(DatabaseError, match="file is not a database"):
+        upgrade(engine)
+    engine.dispose()
+
+
+def test_a_database_from_a_newer_version_gives_a_database_error(engine):
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+    with pytest.raises(DatabaseError, match="newer Dive Boat"):
+        upgrade(engine)
+
+
+def test_read_session_sees_data_while_a_sqlite_writer_holds_the_lock(tmp_path):
+    """The dashboard reads (deferred BEGIN) never wait for a writer's BEGIN IMMEDIATE."""
+    engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
+    try:
+        with session_factory(engine)() as writer:
+            writer.add(Person(name="Sam Okafor", phone="+447700900100", role="keyworker"))
+            writer.commit()
+            writer.add(Person(name="Jo Campbell", phone="+447700900101", role="keyworker"))
+            writer.flush()  # holds the write lock, not committed
+            with read_session(engine) as reader:
+                assert [p.name for p in reader.exec(sa.select(Person)).scalars()] == ["Sam Okafor"]
+            writer.commit()
+    finally:
+        engine.dispose()

@@ -65,6 +65,8 @@ class ServerThread:
 
     def start(self, app=None) -> ServerThread:
         self.app = app or self.app
+        if self.app is None:
+            raise ValueError("give the ASGI app to run")
         config = uvicorn.Config(self.app, log_level="warning", access_log=False, backlog=4096)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True)

@@ -13,7 +13,7 @@ from roster.quorum.handling import record_sms_reply
 from roster.quorum.lifecycle import create_request, queue_conference
 from roster.quorum.models import Invitation, OutboundMessage
 from roster.settings import Settings
-from tests.notify.conftest import add_team, ask_for_quorum, invitation_states
+from tests.notify.helpers import add_team, ask_for_quorum, invitation_states
 
 
 def outbound(new_session) -> list[OutboundMessage]:

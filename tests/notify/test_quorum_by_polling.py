@@ -10,7 +10,7 @@ from notify.clock import EscalationLoop
 from notify.polling import InboxPoller
 from roster.models import Person
 from roster.quorum.models import InboundMessage
-from tests.notify.conftest import ask_for_quorum, invitation_states, request_state
+from tests.notify.helpers import ask_for_quorum, invitation_states, request_state
 
 
 def test_a_quorum_forms_through_polling(twilio, twilio_settings, team, phones, clock, new_session):

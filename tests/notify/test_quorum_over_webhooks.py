@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.notify.conftest import ask_for_quorum, invitation_states, request_state, unsent, wait_for
+from tests.notify.helpers import ask_for_quorum, invitation_states, request_state, unsent, wait_for
 
 
 def test_a_quorum_forms_by_sms_and_voice_and_the_rest_are_stood_down(serve, twilio, team, phones, clock, new_session):

@@ -13,7 +13,7 @@ from roster.db import make_engine, session_factory
 from roster.models import Person
 from roster.quorum.lifecycle import create_request
 from roster.quorum.models import OutboundMessage
-from tests.notify.conftest import add_team, ask_for_quorum, invitation_states, request_state, unsent, wait_for
+from tests.notify.helpers import add_team, ask_for_quorum, invitation_states, request_state, unsent, wait_for
 
 
 def test_a_restart_mid_request_resumes_without_resending(serve, twilio, team, phones, clock, new_session):

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from roster.db import open_database, session_factory
-from tests.notify.conftest import Clock, add_team, ask_for_quorum, request_state, wait_for
+from tests.notify.helpers import Clock, add_team, ask_for_quorum, request_state, wait_for
 
 SCRIPT = Path(sys.executable).with_name("diveboat")
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-c", "from tui.cli import main; main()"]

@@ -11,7 +11,7 @@ from sqlmodel import select
 from notify.server import create_server
 from roster.quorum.models import InboundMessage, OutboundMessage, QuorumEvent
 from tests.fake_twilio import RequestValidator, ServerThread
-from tests.notify.conftest import ask_for_quorum, invitation_states, unsent, wait_for
+from tests.notify.helpers import ask_for_quorum, invitation_states, unsent, wait_for
 
 
 def count(new_session, table) -> int:
@@ -111,11 +111,14 @@ def test_keypress_retried_by_twilio_counts_once(serve, twilio, team, phones, clo
 
 def test_signatures_are_checked_against_the_public_url_behind_a_proxy(twilio, twilio_settings, engine, clock):
     settings = twilio_settings.model_copy(update={"public_url": "https://diveboat.example.org/hooks/"})
-    with ServerThread() as server:
-        server.start(create_server(settings, engine))
-        local = f"{server.url}/twilio/sms?x=1"
-        public = "https://diveboat.example.org/hooks/twilio/sms?x=1"
-        params = {"Body": "hello", "From": "+447700900999", "MessageSid": "SM" + "e" * 32, "To": twilio.number}
+    server = ServerThread()
+    local = f"{server.url}/twilio/sms?x=1"
+    public = "https://diveboat.example.org/hooks/twilio/sms?x=1"  # the proxy forwards /hooks/* to us
+    params = {"Body": "hello", "From": "+447700900999", "MessageSid": "SM" + "e" * 32, "To": twilio.number}
+    server.start(create_server(settings, engine))
+    try:
         assert twilio.post_signed(local, params, signature=twilio.sign(local, params)).status_code == 403
         assert twilio.post_signed(local, params, signature=twilio.sign(public, params)).status_code == 200
         assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
+    finally:
+        server.stop()

@@ -11,7 +11,7 @@ from datetime import date, datetime, time
 
 from sqlmodel import Session, select
 
-from roster.models import Person
+from roster.models import Person, Role
 from roster.supervision.models import (
     DEFAULT_DURATION_MINUTES,
     DEFAULT_START,
@@ -31,6 +31,7 @@ GROUP_FREQUENCIES = {
     GroupKind.TEAM_MEETING: "1w",
     GroupKind.THINK_FAMILY: "1m",  # Think Family groups "are held at least monthly"
 }
+DEFAULT_ROLES = (Role.KEYWORKER, Role.MANAGER)
 DEFAULT_SLOTS = [(weekday, start) for start in (time(10, 0), time(14, 0)) for weekday in range(5)]
 
 
@@ -110,22 +111,29 @@ def create_group(
 
 
 def default_agreements(session: Session, *, starts_on: date, now: datetime | None = None) -> list[SupervisionAgreement]:
-    """One-to-one agreements from line management, for supervisees who have none yet.
+    """One-to-one agreements with line managers, for people who never had a one-to-one
+    or caseload agreement.
 
     "Front-line practitioners will receive caseload supervision from their line manager
-    at least 4 weekly (fortnightly for ASYEs in first six months)". Frequency follows
+    at least 4 weekly (fortnightly for ASYEs in first six months)". Only keyworkers and
+    managers get one: MetaTeam clinicians and Experts by Experience have their own
+    arrangements (clinical or group supervision), recorded explicitly. Frequency follows
     the supervisee's stage; each manager's supervisees are spread over weekdays and
     morning/afternoon so their sessions do not all fall at once. Caller commits.
     """
     now = ensure_aware(now or utcnow())
-    covered = set(session.exec(select(SupervisionAgreement.supervisee_id).where(SupervisionAgreement.active.is_(True))))
+    line_kinds = [AgreementKind.ONE_TO_ONE.value, AgreementKind.CASELOAD.value]
+    covered = set(  # ended agreements count too: they are not recreated
+        session.exec(select(SupervisionAgreement.supervisee_id).where(SupervisionAgreement.kind.in_(line_kinds)))
+    )
     people = list(session.exec(select(Person).where(Person.active.is_(True)).order_by(Person.name)))
+    staff = [p for p in people if p.role in DEFAULT_ROLES]
     by_id = {p.id: p for p in people}
     used: dict[int, int] = {}
     for agreement in session.exec(select(SupervisionAgreement).where(SupervisionAgreement.active.is_(True))):
         used[agreement.supervisor_id] = used.get(agreement.supervisor_id, 0) + 1
     created = []
-    for person in people:
+    for person in staff:
         manager = by_id.get(person.line_manager_id)
         if person.id in covered or manager is None:
             continue

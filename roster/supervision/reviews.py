@@ -120,7 +120,7 @@ def _walk(options: list[tuple[date, int]], due: date, horizon: date) -> list[tup
 def case_review_plan(session: Session, today: date) -> list[CaseReviewPlan]:
     """Every active case: last review, next due day and the session it is planned in."""
     last_by_id = last_reviews(session)
-    references = dict(session.exec(select(Case.reference, Case.id).where(Case.active.is_(True))))
+    references = dict(session.exec(select(Case.reference, Case.id).where(Case.active.is_(True))).all())
     schedule = review_schedule(session, today)
     plans = []
     for reference, picks in sorted(schedule.items()):

@@ -35,6 +35,16 @@ GROUP_TITLES = {
     GroupKind.THINK_FAMILY: "Think Family consultation",
 }
 
+HONORIFICS = {"dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor", "revd"}
+
+
+def short_name(person: Person) -> str:
+    """The name a calendar title uses: the first name, skipping a title (``Dr Nadia Haddad`` -> ``Nadia``)."""
+    words = person.name.split()
+    while len(words) > 1 and words[0].rstrip(".").lower() in HONORIFICS:
+        words = words[1:]
+    return words[0] if words else person.name
+
 
 @dataclass(frozen=True)
 class Series:
@@ -82,7 +92,7 @@ class Series:
         """Calendar title, e.g. ``Supervision: Alex / Sam`` or ``Team meeting: North Outreach``."""
         if self.group is not None:
             return f"{GROUP_TITLES.get(self.group.kind, 'Group supervision')}: {self.group.name}"
-        return f"{AGREEMENT_TITLES.get(self.kind, 'Supervision')}: {self.lead.first_name} / {self.others[0].first_name}"
+        return f"{AGREEMENT_TITLES.get(self.kind, 'Supervision')}: {short_name(self.lead)} / {short_name(self.others[0])}"
 
     @property
     def weekday(self) -> int | None:
@@ -121,29 +131,32 @@ def load_series(
     team (or, for groups without a team, with a member or chair in it). With ``only``:
     just that series (a ``("agreement", id)`` or ``("group", id)`` key).
     """
-    people = {p.id: p for p in session.exec(select(Person))}
-    members = _members_by_group(session)
-    team_people = None
-    if team_id is not None:
-        team_people = set(session.exec(select(TeamMembership.person_id).where(TeamMembership.team_id == team_id)))
-    series: list[Series] = []
     groups = select(SupervisionGroup).order_by(SupervisionGroup.id)
     agreements = select(SupervisionAgreement).order_by(SupervisionAgreement.id)
     if only is not None:
         kind, wanted = only
         groups = groups.where(SupervisionGroup.id == (wanted if kind == "group" else -1))
         agreements = agreements.where(SupervisionAgreement.id == (wanted if kind == "agreement" else -1))
-    for group in session.exec(groups):
-        if not (group.active or include_inactive):
-            continue
+    groups = [g for g in session.exec(groups) if g.active or include_inactive]
+    agreements = [a for a in session.exec(agreements) if a.active or include_inactive]
+    members = _members_by_group(session, [g.id for g in groups] if only is not None else None)
+    people_query = select(Person)
+    if only is not None:
+        wanted_ids = {g.chair_id for g in groups} | {i for ids in members.values() for i in ids}
+        wanted_ids |= {a.supervisor_id for a in agreements} | {a.supervisee_id for a in agreements}
+        people_query = people_query.where(Person.id.in_(wanted_ids or [-1]))
+    people = {p.id: p for p in session.exec(people_query)}
+    team_people = None
+    if team_id is not None:
+        team_people = set(session.exec(select(TeamMembership.person_id).where(TeamMembership.team_id == team_id)))
+    series: list[Series] = []
+    for group in groups:
         others = tuple(people[i] for i in members.get(group.id, []) if i != group.chair_id)
         if team_people is not None and group.team_id != team_id:
             if group.team_id is not None or not ({group.chair_id, *(p.id for p in others)} & team_people):
                 continue
         series.append(Series(group.kind, None, group, people[group.chair_id], others))
-    for agreement in session.exec(agreements):
-        if not (agreement.active or include_inactive):
-            continue
+    for agreement in agreements:
         if team_people is not None and agreement.supervisee_id not in team_people:
             continue
         series.append(
@@ -152,9 +165,12 @@ def load_series(
     return series
 
 
-def _members_by_group(session: Session) -> dict[int, list[int]]:
+def _members_by_group(session: Session, group_ids: list[int] | None = None) -> dict[int, list[int]]:
     grouped: dict[int, list[int]] = {}
-    rows = session.exec(select(SupervisionGroupMember).order_by(SupervisionGroupMember.person_id))
+    query = select(SupervisionGroupMember).order_by(SupervisionGroupMember.person_id)
+    if group_ids is not None:
+        query = query.where(SupervisionGroupMember.group_id.in_(group_ids or [-1]))
+    rows = session.exec(query)
     for row in rows:
         grouped.setdefault(row.group_id, []).append(row.person_id)
     return grouped

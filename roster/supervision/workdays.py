@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 import holidays
 
@@ -37,25 +38,25 @@ def parse_region(text: str) -> HolidayRegion:
         raise ValueError(f"unknown holiday region '{text}' (choose one of: {choices})") from None
 
 
+@lru_cache(maxsize=None)
+def bank_holidays(region: HolidayRegion, year: int) -> dict[date, str]:
+    """A region's bank holidays in one year (computed once, then shared read-only)."""
+    return dict(holidays.country_holidays("GB", subdiv=_SUBDIVISIONS[region], years=year).items())
+
+
 class WorkingCalendar:
     """Which days are working days in one region."""
 
     def __init__(self, region: HolidayRegion | str = HolidayRegion.ENGLAND_AND_WALES) -> None:
         self.region = HolidayRegion(region)
-        self._holidays = holidays.country_holidays("GB", subdiv=_SUBDIVISIONS[self.region])
-        self._cache: dict[date, bool] = {}
 
     def holiday_name(self, day: date) -> str | None:
         """The bank holiday on ``day``, if any."""
-        return self._holidays.get(day)
+        return bank_holidays(self.region, day.year).get(day)
 
     def is_working_day(self, day: date) -> bool:
         """Monday to Friday and not a bank holiday."""
-        known = self._cache.get(day)
-        if known is None:
-            known = day.weekday() < 5 and day not in self._holidays
-            self._cache[day] = known
-        return known
+        return day.weekday() < 5 and day not in bank_holidays(self.region, day.year)
 
     def add_working_days(self, day: date, count: int) -> date:
         """The ``count``-th working day after ``day`` (``count`` >= 1)."""

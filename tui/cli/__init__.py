@@ -32,9 +32,9 @@ def cli(ctx: click.Context, db_url: str | None) -> None:
 
 
 def _register_commands() -> None:
-    from tui.cli import demo, people, quorum, serve
+    from tui.cli import demo, people, plan, quorum, serve
 
-    for module in (demo, people, serve, quorum):
+    for module in (demo, people, serve, quorum, plan):
         module.register(cli)
 
 

@@ -28,6 +28,14 @@ KIND_LABELS = {
     "think_family": "THINK FAMILY",
 }
 
+TOTAL_LABELS = {
+    "overdue": "overdue",
+    "not_reconvened": "not reconvened",
+    "record_missing": "records missing",
+    "case_review_overdue": "case reviews overdue",
+    "think_family": "below 3 Think Family",
+}
+
 
 @click.group()
 def plan() -> None:
@@ -297,7 +305,7 @@ def compliance(obj: CliContext, as_json: bool, team_name: str | None, on_text: s
         if totals:
             click.echo(f"{title}:")
             for name, counts in totals.items():
-                click.echo(f"  {name}: " + ", ".join(f"{n} {KIND_LABELS[k].lower()}" for k, n in counts.items()))
+                click.echo(f"  {name}: " + ", ".join(f"{n} {TOTAL_LABELS[k]}" for k, n in counts.items()))
 
 
 def register(cli: click.Group) -> None:

@@ -99,6 +99,44 @@ def _record(new_session: SessionFactory, action, *args, now: datetime | None) ->
         action(session, *args, now=now)
 
 
+class _Recorder:
+    """Records send results in one thread, a batch at a time, as they arrive.
+
+    Concurrent writers would only queue for SQLite's write lock (and sleep in its busy
+    handler); one writer keeps each result's commit close to its request, so a crash
+    leaves at most the current batch to be re-sent when its claim expires.
+    """
+
+    def __init__(self, new_session: SessionFactory, now: datetime | None) -> None:
+        self.new_session = new_session
+        self.now = now
+        self._pending: list[tuple] = []
+        self._task: asyncio.Task | None = None
+
+    def add(self, action, *args) -> None:
+        self._pending.append((action, args))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            await asyncio.to_thread(self._write, batch)
+
+    def _write(self, batch: list[tuple]) -> None:
+        with self.new_session() as session:
+            for action, args in batch:
+                try:
+                    action(session, *args, now=self.now)
+                except Exception:  # one bad row must not keep the others unrecorded
+                    session.rollback()
+                    log.exception("could not record a send result for outbound message %s", args[0])
+
+    async def finish(self) -> None:
+        while self._task is not None and not self._task.done():
+            await self._task
+
+
 async def _send(client: Client, settings: Settings, item: _Outgoing) -> str:
     """One Twilio request for one row; returns the provider SID."""
     sender = settings.twilio_from_number
@@ -120,8 +158,7 @@ async def _send(client: Client, settings: Settings, item: _Outgoing) -> str:
     return call.sid
 
 
-async def _deliver_one(client, settings, new_session, item: _Outgoing, semaphore, report: DeliveryReport,
-                       now: datetime | None) -> None:
+async def _deliver_one(client, settings, item: _Outgoing, semaphore, report: DeliveryReport, recorder: _Recorder) -> None:
     try:
         async with semaphore:
             sid = await _send(client, settings, item)
@@ -131,14 +168,14 @@ async def _deliver_one(client, settings, new_session, item: _Outgoing, semaphore
             report.problems.append(f"Twilio answered {error.status} (code {error.code}); will retry")
             return
         code = str(error.code)
-        await asyncio.to_thread(_record, new_session, mark_failed, item.id, code, describe_twilio_error(code), now=now)
+        recorder.add(mark_failed, item.id, code, describe_twilio_error(code))
         report.failed += 1
         return
     except (OSError, asyncio.TimeoutError) as error:  # aiohttp's errors are OSErrors
         report.retry_later += 1
         report.problems.append(f"Twilio unreachable ({type(error).__name__}); will retry")
         return
-    await asyncio.to_thread(_record, new_session, mark_sent, item.id, sid, now=now)
+    recorder.add(mark_sent, item.id, sid)
     report.sent += 1
 
 
@@ -162,10 +199,10 @@ async def deliver_pending_async(settings: Settings, new_session: SessionFactory,
             continue
         failed_before = report.failed
         semaphore = asyncio.Semaphore(concurrency)
+        recorder = _Recorder(new_session, now)
         async with async_client(settings) as client:
-            await asyncio.gather(*(
-                _deliver_one(client, settings, new_session, item, semaphore, report, now) for item in items
-            ))
+            await asyncio.gather(*(_deliver_one(client, settings, item, semaphore, report, recorder) for item in items))
+        await recorder.finish()
         if report.failed == failed_before and len(items) < limit:
             break
     for problem in sorted(set(report.problems)):

@@ -533,3 +533,24 @@ def _error(status: int, code: int, message: str) -> JSONResponse:
         {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status},
         status_code=status,
     )
+
+
+def main() -> None:
+    """``python -m tests.fake_twilio [LATENCY]``: serve a fake Twilio in its own process (benchmarks).
+
+    Prints one JSON line with ``api_url``, ``account_sid``, ``auth_token`` and ``number``,
+    then serves until stdin closes.
+    """
+    import json
+    import sys
+
+    fake = FakeTwilio().start()
+    fake.default_latency = float(sys.argv[1]) if len(sys.argv) > 1 else 0.0
+    print(json.dumps({"api_url": fake.api_url, "account_sid": fake.account_sid, "auth_token": fake.auth_token,
+                      "number": fake.number}), flush=True)
+    sys.stdin.read()
+    fake.stop()
+
+
+if __name__ == "__main__":
+    main()

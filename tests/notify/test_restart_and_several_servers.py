@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-import sqlalchemy as sa
 from sqlmodel import select
 
 from notify.clock import EscalationLoop

@@ -7,10 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import sqlalchemy as sa
 from sqlmodel import select
+from twilio.request_validator import RequestValidator
 
 from notify.server import create_server
 from roster.quorum.models import InboundMessage, OutboundMessage, QuorumEvent
-from tests.fake_twilio import RequestValidator, ServerThread
+from tests.fake_twilio import ServerThread
 from tests.notify.helpers import ask_for_quorum, invitation_states, unsent, wait_for
 
 

@@ -42,7 +42,6 @@ DEFAULT_POLICY = EscalationPolicy()
 
 def policy_for(settings) -> EscalationPolicy:
     """The default policy, with the conference number when Twilio voice is configured."""
-    configured = all(
-        getattr(settings, name, None) for name in ("twilio_account_sid", "twilio_auth_token", "twilio_from_number")
-    )
+    token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
+    configured = bool(settings.twilio_account_sid and token and settings.twilio_from_number)
     return DEFAULT_POLICY.with_conference_number(settings.twilio_from_number if configured else None)

@@ -34,6 +34,8 @@ class RosterBoardScreen(Screen):
         Binding("x", "preset('sick', 'today')", "Sick today"),
         Binding("l", "preset('leave')", "Leave"),
         Binding("d", "preset('on_duty', 'today')", "On duty"),
+        Binding("q", "request_quorum", "Quorum"),
+        Binding("w", "show_quorums", "Quorums", show=False),
         Binding("ctrl+r", "refresh_now", "Refresh", show=False),
     ]
 
@@ -176,6 +178,18 @@ class RosterBoardScreen(Screen):
     def status_saved(self, message: StatusSaved) -> None:
         self.notify(message.text, severity="error" if message.error else "information", timeout=3)
         self.refresh_board()
+
+    def action_request_quorum(self) -> None:
+        entry = self.selected_entry()
+        if entry:
+            from tui.screens.quorum import open_request_form
+
+            open_request_form(self.app, entry.person_id, entry.name)
+
+    def action_show_quorums(self) -> None:
+        from tui.screens.quorum import open_latest_request
+
+        open_latest_request(self.app)
 
     def action_refresh_now(self) -> None:
         self.refresh_board()

@@ -21,6 +21,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from roster.db import read_session
+from roster.ical import EventChunks
 from roster.supervision.calendars import subject_calendar
 from roster.supervision.state import plan_version
 from roster.supervision.tokens import resolve_token
@@ -38,14 +39,15 @@ class RenderedFeed:
 
 
 class FeedCache:
-    """Rendered feeds keyed by (subject, plan version, day); least recently used go first."""
+    """Rendered feeds keyed by (subject, plan version, day), least recently used going
+    first, and the serialised events they share (so a change re-renders little)."""
 
     def __init__(self, max_entries: int = CACHE_ENTRIES) -> None:
         self.max_entries = max_entries
         self._entries: OrderedDict[tuple, RenderedFeed] = OrderedDict()
         self._lock = threading.Lock()
         self._rendering: dict[tuple, threading.Lock] = {}
-        self.renders = 0
+        self.chunks = EventChunks()
 
     def get_or_render(self, key: tuple, render: Callable[[], RenderedFeed | None]) -> RenderedFeed | None:
         """The cached feed for ``key``, rendering it once (other callers wait) if missing."""
@@ -62,7 +64,6 @@ class FeedCache:
             with self._lock:
                 self._rendering.pop(key, None)
                 if feed is not None:
-                    self.renders += 1
                     self._entries[key] = feed
                     while len(self._entries) > self.max_entries:
                         self._entries.popitem(last=False)
@@ -82,7 +83,7 @@ def load_feed(engine: sa.Engine, cache: FeedCache, token: str, now: datetime) ->
 
     def render() -> RenderedFeed | None:
         with read_session(engine) as session:
-            body = subject_calendar(session, subject.person_id, subject.team_id, today)
+            body = subject_calendar(session, subject.person_id, subject.team_id, today, cache.chunks)
         if body is None:
             return None
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'

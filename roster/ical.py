@@ -9,8 +9,10 @@ sessions stay in feeds as ``STATUS:CANCELLED``; one-off cancellation files use
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress, vRecur
@@ -44,7 +46,6 @@ class CalendarEvent:
     attendees: tuple[Attendee, ...] = ()
     description: str = ""
     cancelled: bool = False
-    categories: tuple[str, ...] = field(default=())
 
 
 def london_timezone() -> Timezone:
@@ -70,11 +71,9 @@ def london_timezone() -> Timezone:
     return zone
 
 
-def _address(person: Attendee, role: str) -> vCalAddress:
+def _address(person: Attendee) -> vCalAddress:
     address = vCalAddress(person.address)
     address.params["CN"] = person.name
-    if role:
-        address.params["ROLE"] = role
     return address
 
 
@@ -90,23 +89,57 @@ def _event(item: CalendarEvent, *, cancelled: bool) -> Event:
         event.add("location", item.location)
     if item.description:
         event.add("description", item.description)
-    if item.categories:
-        event.add("categories", list(item.categories))
     if item.organizer is not None:
-        event.add("organizer", _address(item.organizer, ""))
-    for attendee in item.attendees:
-        event.add("attendee", _address(attendee, "REQ-PARTICIPANT"))
+        event.add("organizer", _address(item.organizer))
+    for attendee in item.attendees:  # ROLE defaults to REQ-PARTICIPANT (RFC 5545 3.2.16)
+        event.add("attendee", _address(attendee))
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
     return event
 
 
-def build_calendar(events: Iterable[CalendarEvent], *, name: str, method: str | None = "PUBLISH") -> bytes:
-    """A calendar of ``events`` (a feed or an export); cancelled ones say STATUS:CANCELLED."""
+class EventChunks:
+    """A bounded, thread-safe cache of serialised events, keyed by the event itself.
+
+    Feeds share events (a team meeting is in every member's feed) and a plan change
+    alters few of them, so re-rendering a feed re-serialises only what changed.
+    """
+
+    def __init__(self, max_entries: int = 50_000) -> None:
+        self.max_entries = max_entries
+        self._chunks: OrderedDict[CalendarEvent, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, event: CalendarEvent) -> bytes:
+        with self._lock:
+            chunk = self._chunks.get(event)
+            if chunk is not None:
+                self._chunks.move_to_end(event)
+                return chunk
+        chunk = _event(event, cancelled=event.cancelled).to_ical()
+        with self._lock:
+            self._chunks[event] = chunk
+            while len(self._chunks) > self.max_entries:
+                self._chunks.popitem(last=False)
+        return chunk
+
+
+def build_calendar(
+    events: Iterable[CalendarEvent], *, name: str, method: str | None = "PUBLISH", chunks: EventChunks | None = None
+) -> bytes:
+    """A calendar of ``events`` (a feed or an export); cancelled ones say STATUS:CANCELLED.
+
+    With ``chunks``, events already serialised (by icalendar, earlier) are reused as they are."""
+    ordered = sorted(events, key=lambda e: (e.starts_at, e.uid))
     calendar = _calendar(name, method)
-    for item in sorted(events, key=lambda e: (e.starts_at, e.uid)):
-        calendar.add_component(_event(item, cancelled=item.cancelled))
-    return calendar.to_ical()
+    if chunks is None:
+        for item in ordered:
+            calendar.add_component(_event(item, cancelled=item.cancelled))
+        return calendar.to_ical()
+    head = calendar.to_ical()
+    closing = b"END:VCALENDAR\r\n"
+    assert head.endswith(closing)
+    return b"".join([head[: -len(closing)], *(chunks.get(item) for item in ordered), closing])
 
 
 def build_cancellation(events: Iterable[CalendarEvent], *, name: str) -> bytes:

@@ -12,13 +12,13 @@ from datetime import date, time
 
 from sqlmodel import Session, select
 
-from roster.ical import Attendee, CalendarEvent, build_calendar, build_cancellation
+from roster.ical import Attendee, CalendarEvent, EventChunks, build_calendar, build_cancellation
 from roster.models import Person, Team, TeamMembership
 from roster.supervision.groups import agenda_for_upcoming, waiting_items
 from roster.supervision.models import SessionStatus, SupervisionSession
 from roster.supervision.reviews import reviews_by_session
 from roster.supervision.rules import add_months
-from roster.supervision.series import Series, key_of, load_series, series_filter, sessions_involving
+from roster.supervision.series import Series, key_of, load_series, series_filter
 from roster.timeutil import LONDON, local_datetime
 
 MONTHS_BACK = 3
@@ -70,7 +70,8 @@ def session_events(session: Session, series: list[Series], rows: list[Supervisio
     """Calendar events for ``rows`` (which belong to ``series``)."""
     by_key = {s.key: s for s in series}
     horizon = max((r.starts_at.astimezone(LONDON).date() for r in rows), default=today)
-    reviews = reviews_by_session(session, today, horizon)
+    supervisees = {s.supervisee.id for s in series if s.supervisee is not None}
+    reviews = reviews_by_session(session, today, horizon, supervisees)
     agendas = _group_agendas(session, series, rows, today)
     originals = _originals(session, rows)
     events = []
@@ -94,7 +95,6 @@ def session_events(session: Session, series: list[Series], rows: list[Supervisio
                 ends_at=row.ends_at, summary=summary, location=row.venue, organizer=_attendee(item.lead),
                 attendees=tuple(_attendee(p) for p in item.people), description="\n".join(notes),
                 cancelled=row.status in (SessionStatus.POSTPONED, SessionStatus.CANCELLED),
-                categories=("Supervision",),
             )
         )
     return events
@@ -129,21 +129,25 @@ def _originals(session: Session, rows: list[SupervisionSession]) -> dict[int, da
     return {r.id: r.starts_at.astimezone(LONDON).date() for r in found}
 
 
-def person_calendar(session: Session, person: Person, today: date, window: FeedWindow | None = None) -> bytes:
+def person_calendar(
+    session: Session, person: Person, today: date, window: FeedWindow | None = None, chunks: EventChunks | None = None
+) -> bytes:
     """A person's supervision calendar (every series they take part in)."""
     window = window or FeedWindow.around(today)
-    series = sessions_involving([person.id], load_series(session, include_inactive=True))
+    series = load_series(session, include_inactive=True, involving=[person.id])
     rows = _sessions(session, series, window)
-    return build_calendar(session_events(session, series, rows, today), name=f"Supervision: {person.name}")
+    return build_calendar(session_events(session, series, rows, today), name=f"Supervision: {person.name}", chunks=chunks)
 
 
-def team_calendar(session: Session, team: Team, today: date, window: FeedWindow | None = None) -> bytes:
+def team_calendar(
+    session: Session, team: Team, today: date, window: FeedWindow | None = None, chunks: EventChunks | None = None
+) -> bytes:
     """A team's supervision calendar: every series any team member takes part in."""
     window = window or FeedWindow.around(today)
-    members = session.exec(select(TeamMembership.person_id).where(TeamMembership.team_id == team.id))
-    series = sessions_involving(members, load_series(session, include_inactive=True))
+    members = list(session.exec(select(TeamMembership.person_id).where(TeamMembership.team_id == team.id)))
+    series = load_series(session, include_inactive=True, involving=members)
     rows = _sessions(session, series, window)
-    return build_calendar(session_events(session, series, rows, today), name=f"Supervision: {team.name}")
+    return build_calendar(session_events(session, series, rows, today), name=f"Supervision: {team.name}", chunks=chunks)
 
 
 def cancellation_calendar(session: Session, rows: Iterable[SupervisionSession], today: date) -> bytes:
@@ -154,10 +158,14 @@ def cancellation_calendar(session: Session, rows: Iterable[SupervisionSession], 
     return build_cancellation(session_events(session, series, rows, today), name="Supervision: cancellation")
 
 
-def subject_calendar(session: Session, person_id: int | None, team_id: int | None, today: date) -> bytes | None:
+def subject_calendar(
+    session: Session, person_id: int | None, team_id: int | None, today: date, chunks: EventChunks | None = None
+) -> bytes | None:
     """The feed for a person (if active) or a team; None if they no longer exist."""
     if person_id is not None:
         person = session.get(Person, person_id)
-        return person_calendar(session, person, today) if person is not None and person.active else None
+        if person is None or not person.active:
+            return None
+        return person_calendar(session, person, today, chunks=chunks)
     team = session.get(Team, team_id)
-    return team_calendar(session, team, today) if team is not None else None
+    return team_calendar(session, team, today, chunks=chunks) if team is not None else None

@@ -208,7 +208,7 @@ def mark_held(
         take_agenda(session, row, series.group, now)
     else:
         if reviewed is None:
-            reviewed = reviews_by_session(session, day, day).get(row.id, [])
+            reviewed = reviews_by_session(session, day, day, [series.supervisee.id]).get(row.id, [])
         _record_reviews(session, row, reviewed, day, now)
     row.status = SessionStatus.HELD.value
     if recorded:

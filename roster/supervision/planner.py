@@ -19,9 +19,9 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from roster.supervision.models import OCCURRING_STATUSES, SupervisionSession
+from roster.supervision.models import OCCURRING_STATUSES, SessionStatus, SupervisionSession, new_uid
 from roster.supervision.rules import next_window
-from roster.supervision.series import Series, key_of, load_series, series_filter
+from roster.supervision.series import Series, load_series, series_filter
 from roster.supervision.slots import load_availability
 from roster.supervision.state import plan_state, touch_plan, working_calendar
 from roster.timeutil import LONDON, ensure_aware, local_datetime
@@ -58,6 +58,7 @@ class YearPlanner:
         )
         self._previous, self._existing = self._load_existing()
         self.result = PlanResult(year=year, series=len(self.series))
+        self._new_rows: list[dict] = []
 
     def _load_existing(self) -> tuple[dict, dict]:
         """Per series: the last session before the year, and the year's sessions in order."""
@@ -78,13 +79,14 @@ class YearPlanner:
         existing: dict[tuple[str, int], list[date]] = {}
         if self.series:
             rows = self.session.exec(
-                select(SupervisionSession)
+                select(SupervisionSession.agreement_id, SupervisionSession.group_id, SupervisionSession.starts_at)
                 .where(occurring, SupervisionSession.starts_at >= year_start, SupervisionSession.starts_at < year_end)
                 .where(series_filter(self.series))
                 .order_by(SupervisionSession.starts_at)
             )
-            for row in rows:
-                existing.setdefault(key_of(row), []).append(row.starts_at.astimezone(LONDON).date())
+            for agreement_id, group_id, starts_at in rows:
+                key = ("agreement", agreement_id) if agreement_id is not None else ("group", group_id)
+                existing.setdefault(key, []).append(starts_at.astimezone(LONDON).date())
         return previous, existing
 
     def plan(self, series: Series) -> int:
@@ -108,6 +110,10 @@ class YearPlanner:
             if window.target > last:
                 break
             slot = self.availability.slot_in(series, window, not_before=self.now)
+            if kept and (slot is None or kept[0] <= slot.local_day):
+                previous = kept.pop(0)  # a late session already booked beats booking another
+                self.result.kept += 1
+                continue
             if slot is None or slot.local_day > last:
                 break
             if slot.late:
@@ -121,22 +127,26 @@ class YearPlanner:
         return booked
 
     def _book(self, series: Series, starts_at: datetime, ends_at: datetime) -> None:
-        row = SupervisionSession(
-            agreement_id=series.agreement.id if series.agreement else None,
-            group_id=series.group.id if series.group else None,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            venue=series.source.venue,
-            created_at=self.now,
-            updated_at=self.now,
-        )
-        self.session.add(row)
+        self._new_rows.append({
+            "uid": new_uid(),
+            "agreement_id": series.agreement.id if series.agreement else None,
+            "group_id": series.group.id if series.group else None,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "venue": series.source.venue,
+            "status": SessionStatus.BOOKED.value,
+            "sequence": 0,
+            "created_at": self.now,
+            "updated_at": self.now,
+        })
         self.availability.book(series.attendee_ids, starts_at, ends_at)
 
     def finish(self) -> PlanResult:
-        """Commit what was booked (and bump the plan version if anything was)."""
-        if self.result.booked:
+        """Write what was booked in one bulk insert and commit (bumping the plan version)."""
+        if self._new_rows:
+            self.session.execute(sa.insert(SupervisionSession), self._new_rows)
             touch_plan(self.session, self.now)
+            self._new_rows = []
         self.session.commit()
         return self.result
 

@@ -49,13 +49,17 @@ class CaseReviewPlan:
         return self.planned_on is None or self.planned_on > self.due_on
 
 
-def last_reviews(session: Session) -> dict[int, date]:
-    """The last review day of each case that has one."""
-    rows = session.exec(select(CaseReview.case_id, sa.func.max(CaseReview.reviewed_on)).group_by(CaseReview.case_id))
-    return {case_id: day for case_id, day in rows}
+def last_reviews(session: Session, case_ids: Iterable[int] | None = None) -> dict[int, date]:
+    """The last review day of each case that has one (of ``case_ids``, if given)."""
+    query = select(CaseReview.case_id, sa.func.max(CaseReview.reviewed_on)).group_by(CaseReview.case_id)
+    if case_ids is not None:
+        query = query.where(CaseReview.case_id.in_(list(case_ids) or [-1]))
+    return {case_id: day for case_id, day in session.exec(query)}
 
 
-def _reviewing_sessions(session: Session, today: date) -> dict[int, list[tuple[date, int]]]:
+def _reviewing_sessions(
+    session: Session, today: date, supervisee_ids: Iterable[int] | None
+) -> dict[int, list[tuple[date, int]]]:
     """Future occurring one-to-one/caseload sessions of each supervisee, in date order."""
     query = (
         select(SupervisionAgreement.supervisee_id, SupervisionSession.starts_at, SupervisionSession.id)
@@ -67,6 +71,8 @@ def _reviewing_sessions(session: Session, today: date) -> dict[int, list[tuple[d
         )
         .order_by(SupervisionSession.starts_at)
     )
+    if supervisee_ids is not None:
+        query = query.where(SupervisionAgreement.supervisee_id.in_(list(supervisee_ids) or [-1]))
     grouped: dict[int, list[tuple[date, int]]] = {}
     for supervisee_id, starts_at, session_id in session.exec(query):
         grouped.setdefault(supervisee_id, []).append((starts_at.astimezone(LONDON).date(), session_id))
@@ -74,19 +80,26 @@ def _reviewing_sessions(session: Session, today: date) -> dict[int, list[tuple[d
 
 
 def review_schedule(
-    session: Session, today: date, *, horizon: date | None = None, case_ids: Iterable[int] | None = None
+    session: Session, today: date, *, horizon: date | None = None, person_ids: Iterable[int] | None = None
 ) -> dict[str, list[tuple[date, int]]]:
-    """Planned reviews per case reference up to ``horizon``: ``[(day, session_id), ...]``."""
+    """Planned reviews per case reference up to ``horizon``: ``[(day, session_id), ...]``.
+
+    With ``person_ids``: only the cases those people are involved in (still planned
+    over the sessions of everyone involved)."""
     horizon = horizon or today + timedelta(days=400)
-    cases = list(session.exec(select(Case).where(Case.active.is_(True)).order_by(Case.reference)))
-    if case_ids is not None:
-        wanted = set(case_ids)
-        cases = [c for c in cases if c.id in wanted]
+    involvement = select(CaseInvolvement.case_id, CaseInvolvement.person_id)
+    cases_query = select(Case).where(Case.active.is_(True)).order_by(Case.reference)
+    if person_ids is not None:
+        theirs = select(CaseInvolvement.case_id).where(CaseInvolvement.person_id.in_(list(person_ids) or [-1]))
+        involvement = involvement.where(CaseInvolvement.case_id.in_(theirs))
+        cases_query = cases_query.where(Case.id.in_(theirs))
     workers: dict[int, list[int]] = {}
-    for case_id, person_id in session.exec(select(CaseInvolvement.case_id, CaseInvolvement.person_id)):
+    for case_id, person_id in session.exec(involvement):
         workers.setdefault(case_id, []).append(person_id)
-    sessions = _reviewing_sessions(session, today)
-    last = last_reviews(session)
+    cases = list(session.exec(cases_query))
+    everyone = None if person_ids is None else {p for ids in workers.values() for p in ids}
+    sessions = _reviewing_sessions(session, today, everyone)
+    last = last_reviews(session, None if person_ids is None else [c.id for c in cases])
     schedule: dict[str, list[tuple[date, int]]] = {}
     for case in cases:
         options = sorted({item for worker in workers.get(case.id, []) for item in sessions.get(worker, [])})
@@ -130,10 +143,12 @@ def case_review_plan(session: Session, today: date) -> list[CaseReviewPlan]:
     return plans
 
 
-def reviews_by_session(session: Session, today: date, horizon: date) -> dict[int, list[str]]:
+def reviews_by_session(
+    session: Session, today: date, horizon: date, person_ids: Iterable[int] | None = None
+) -> dict[int, list[str]]:
     """Case references planned for review at each session (for calendar descriptions)."""
     by_session: dict[int, list[str]] = {}
-    for reference, picks in review_schedule(session, today, horizon=horizon).items():
+    for reference, picks in review_schedule(session, today, horizon=horizon, person_ids=person_ids).items():
         for _, session_id in picks:
             by_session.setdefault(session_id, []).append(reference)
     return {key: sorted(value) for key, value in by_session.items()}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, time
+from functools import cached_property
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -48,7 +49,9 @@ def short_name(person: Person) -> str:
 
 @dataclass(frozen=True)
 class Series:
-    """One agreement or one group series, with everything planning needs."""
+    """One agreement or one group series, with everything planning needs.
+
+    Derived values are computed once (the planner asks for them thousands of times)."""
 
     kind: str
     agreement: SupervisionAgreement | None
@@ -56,7 +59,7 @@ class Series:
     lead: Person
     others: tuple[Person, ...]
 
-    @property
+    @cached_property
     def key(self) -> tuple[str, int]:
         return ("agreement", self.agreement.id) if self.agreement else ("group", self.group.id)
 
@@ -68,7 +71,7 @@ class Series:
     def is_group(self) -> bool:
         return self.group is not None
 
-    @property
+    @cached_property
     def people(self) -> tuple[Person, ...]:
         """Everyone who attends: supervisor then supervisee, or chair then members."""
         return (self.lead, *self.others)
@@ -77,32 +80,32 @@ class Series:
     def supervisee(self) -> Person | None:
         return None if self.is_group else self.others[0]
 
-    @property
+    @cached_property
     def planning_ids(self) -> tuple[int, ...]:
         """Whose leave and working pattern decide a slot: both people of an agreement;
         a group's chair (a group meets even when one member is away)."""
         return (self.lead.id,) if self.is_group else tuple(p.id for p in self.people)
 
-    @property
+    @cached_property
     def attendee_ids(self) -> tuple[int, ...]:
         return tuple(p.id for p in self.people)
 
-    @property
+    @cached_property
     def title(self) -> str:
         """Calendar title, e.g. ``Supervision: Alex / Sam`` or ``Team meeting: North Outreach``."""
         if self.group is not None:
             return f"{GROUP_TITLES.get(self.group.kind, 'Group supervision')}: {self.group.name}"
         return f"{AGREEMENT_TITLES.get(self.kind, 'Supervision')}: {short_name(self.lead)} / {short_name(self.others[0])}"
 
-    @property
+    @cached_property
     def weekday(self) -> int | None:
         return self.source.weekday
 
-    @property
+    @cached_property
     def start_time(self) -> time:
         return self.source.start_time
 
-    @property
+    @cached_property
     def duration_minutes(self) -> int:
         return self.source.duration_minutes
 
@@ -123,13 +126,14 @@ class Series:
 
 def load_series(
     session: Session, *, team_id: int | None = None, include_inactive: bool = False,
-    only: tuple[str, int] | None = None,
+    only: tuple[str, int] | None = None, involving: Iterable[int] | None = None,
 ) -> list[Series]:
     """Every group series then every agreement (groups first: one-to-ones fit around them).
 
     With ``team_id``: agreements whose supervisee is in the team, and groups of the
     team (or, for groups without a team, with a member or chair in it). With ``only``:
-    just that series (a ``("agreement", id)`` or ``("group", id)`` key).
+    just that series (a ``("agreement", id)`` or ``("group", id)`` key). With
+    ``involving``: only series in which one of those people takes part.
     """
     groups = select(SupervisionGroup).order_by(SupervisionGroup.id)
     agreements = select(SupervisionAgreement).order_by(SupervisionAgreement.id)
@@ -137,11 +141,19 @@ def load_series(
         kind, wanted = only
         groups = groups.where(SupervisionGroup.id == (wanted if kind == "group" else -1))
         agreements = agreements.where(SupervisionAgreement.id == (wanted if kind == "agreement" else -1))
+    if involving is not None:
+        ids = list(involving) or [-1]
+        as_member = select(SupervisionGroupMember.group_id).where(SupervisionGroupMember.person_id.in_(ids))
+        groups = groups.where(sa.or_(SupervisionGroup.chair_id.in_(ids), SupervisionGroup.id.in_(as_member)))
+        agreements = agreements.where(
+            sa.or_(SupervisionAgreement.supervisor_id.in_(ids), SupervisionAgreement.supervisee_id.in_(ids))
+        )
     groups = [g for g in session.exec(groups) if g.active or include_inactive]
     agreements = [a for a in session.exec(agreements) if a.active or include_inactive]
-    members = _members_by_group(session, [g.id for g in groups] if only is not None else None)
+    narrowed = only is not None or involving is not None
+    members = _members_by_group(session, [g.id for g in groups] if narrowed else None)
     people_query = select(Person)
-    if only is not None:
+    if narrowed:
         wanted_ids = {g.chair_id for g in groups} | {i for ids in members.values() for i in ids}
         wanted_ids |= {a.supervisor_id for a in agreements} | {a.supervisee_id for a in agreements}
         people_query = people_query.where(Person.id.in_(wanted_ids or [-1]))
@@ -176,10 +188,6 @@ def _members_by_group(session: Session, group_ids: list[int] | None = None) -> d
     return grouped
 
 
-def series_by_key(series: Iterable[Series]) -> dict[tuple[str, int], Series]:
-    return {s.key: s for s in series}
-
-
 def key_of(row: SupervisionSession) -> tuple[str, int]:
     """The series key of a session row."""
     return ("agreement", row.agreement_id) if row.agreement_id is not None else ("group", row.group_id)
@@ -191,12 +199,6 @@ def series_of_session(session: Session, row: SupervisionSession) -> Series:
     if not found:
         raise LookupError(f"session {row.id} belongs to no agreement or group")
     return found[0]
-
-
-def sessions_involving(person_ids: Iterable[int], series: Iterable[Series]) -> list[Series]:
-    """The series in which any of ``person_ids`` takes part."""
-    wanted = set(person_ids)
-    return [s for s in series if wanted & set(s.attendee_ids)]
 
 
 def series_filter(series: Iterable[Series]):

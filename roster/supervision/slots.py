@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session, select
@@ -16,7 +17,7 @@ from roster.availability import shift_occurrences
 from roster.models import AvailabilityWindow, RotaShift, Status
 from roster.supervision.models import OCCURRING_STATUSES, SupervisionSession
 from roster.supervision.rules import Window
-from roster.supervision.series import Series, key_of
+from roster.supervision.series import Series
 from roster.supervision.workdays import WorkingCalendar
 from roster.timeutil import LONDON, local_datetime
 
@@ -42,7 +43,8 @@ class Slot:
         return self.starts_at.astimezone(LONDON).date()
 
 
-def day_times(preferred: time, duration_minutes: int) -> list[time]:
+@lru_cache(maxsize=256)
+def day_times(preferred: time, duration_minutes: int) -> tuple[time, ...]:
     """Start times to try on a day: the preferred one, then the nearest others in working hours."""
     base = datetime.combine(date(2000, 1, 1), WORKDAY_START)
     last = datetime.combine(date(2000, 1, 1), WORKDAY_END) - timedelta(minutes=duration_minutes)
@@ -56,7 +58,7 @@ def day_times(preferred: time, duration_minutes: int) -> list[time]:
         (t for t in options if t != preferred),
         key=lambda t: (abs((datetime.combine(date(2000, 1, 1), t) - wanted).total_seconds()), t),
     )
-    return [preferred, *others]
+    return (preferred, *others)
 
 
 @dataclass
@@ -67,6 +69,7 @@ class Availability:
     absences: dict[int, list[Span]] = field(default_factory=dict)
     shifts: dict[int, list[RotaShift]] = field(default_factory=dict)
     busy: dict[tuple[int, date], list[tuple[datetime, datetime, int | None]]] = field(default_factory=dict)
+    _spans: dict[tuple[int, date], list[Span]] = field(default_factory=dict, repr=False)
 
     def book(self, person_ids: Iterable[int], starts_at: datetime, ends_at: datetime, session_id: int | None = None) -> None:
         """Mark ``person_ids`` busy for a session."""
@@ -74,8 +77,8 @@ class Availability:
         for person_id in person_ids:
             self.busy.setdefault((person_id, day), []).append((starts_at, ends_at, session_id))
 
-    def is_busy(self, person_id: int, starts_at: datetime, ends_at: datetime, ignore: int | None = None) -> bool:
-        day = starts_at.astimezone(LONDON).date()
+    def is_busy(self, person_id: int, day: date, starts_at: datetime, ends_at: datetime, ignore: int | None = None) -> bool:
+        """Whether the person is in another session then (``day`` is the local day of ``starts_at``)."""
         return any(
             start < ends_at and starts_at < end and (ignore is None or sid != ignore)
             for start, end, sid in self.busy.get((person_id, day), ())
@@ -86,14 +89,17 @@ class Availability:
 
     def works_then(self, person_id: int, day: date, starts_at: datetime, ends_at: datetime) -> bool:
         """True if the person has no rota, or a rota shift on ``day`` covers the session."""
-        shifts = self.shifts.get(person_id)
-        if not shifts:
+        if not self.shifts.get(person_id):
             return True
-        for shift in shifts:
-            span = shift_occurrences(shift, day)
-            if span and span[0] <= starts_at and ends_at <= span[1]:
-                return True
-        return False
+        return any(start <= starts_at and ends_at <= end for start, end in self._shift_spans(person_id, day))
+
+    def _shift_spans(self, person_id: int, day: date) -> list[Span]:
+        key = (person_id, day)
+        spans = self._spans.get(key)
+        if spans is None:
+            spans = [span for shift in self.shifts[person_id] if (span := shift_occurrences(shift, day))]
+            self._spans[key] = spans
+        return spans
 
     def is_free(
         self, series: Series, day: date, starts_at: datetime, ends_at: datetime, *, ignore: int | None = None
@@ -105,7 +111,7 @@ class Availability:
         for person_id in series.planning_ids:
             if self.is_absent(person_id, starts_at, ends_at) or not self.works_then(person_id, day, starts_at, ends_at):
                 return False
-        return not any(self.is_busy(p, starts_at, ends_at, ignore) for p in series.attendee_ids)
+        return not any(self.is_busy(p, day, starts_at, ends_at, ignore) for p in series.attendee_ids)
 
     def first_free(
         self, series: Series, days: Iterable[date], *, not_before: datetime | None = None,
@@ -157,14 +163,17 @@ def load_availability(
         availability.shifts.setdefault(shift.person_id, []).append(shift)
     attendees = {s.key: s.attendee_ids for s in series}
     rows = session.exec(
-        select(SupervisionSession).where(
+        select(
+            SupervisionSession.id, SupervisionSession.agreement_id, SupervisionSession.group_id,
+            SupervisionSession.starts_at, SupervisionSession.ends_at,
+        ).where(
             SupervisionSession.status.in_([s.value for s in OCCURRING_STATUSES]),
             SupervisionSession.starts_at < until,
             SupervisionSession.ends_at > since,
         )
     )
-    for row in rows:
-        people = attendees.get(key_of(row))
+    for session_id, agreement_id, group_id, starts_at, ends_at in rows:
+        people = attendees.get(("agreement", agreement_id) if agreement_id is not None else ("group", group_id))
         if people:
-            availability.book(people, row.starts_at, row.ends_at, row.id)
+            availability.book(people, starts_at, ends_at, session_id)
     return availability

@@ -16,7 +16,7 @@ from roster.supervision.agreements import SupervisionError
 from roster.supervision.models import SessionStatus, SupervisionSession
 from roster.supervision.reviews import CaseReviewPlan, case_review_plan
 from roster.supervision.rules import ASYE_FORTNIGHTLY_MONTHS, add_months
-from roster.supervision.series import Series, key_of, load_series, series_filter, sessions_involving
+from roster.supervision.series import Series, key_of, load_series, series_filter
 from roster.timeutil import LONDON, local_datetime
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -155,7 +155,7 @@ def session_views(session: Session, series: list[Series], start: date, end: date
 
 def person_plan(session: Session, person: Person, start: date, end: date, today: date) -> PlanView:
     """A person's agreements, groups, sessions between ``start`` and ``end`` and case reviews."""
-    series = sessions_involving([person.id], load_series(session, include_inactive=True))
+    series = load_series(session, include_inactive=True, involving=[person.id])
     cases = set(session.exec(select(CaseInvolvement.case_id).where(CaseInvolvement.person_id == person.id)))
     return _plan(session, person.name, series, start, end, today, cases)
 
@@ -163,7 +163,7 @@ def person_plan(session: Session, person: Person, start: date, end: date, today:
 def team_plan(session: Session, team: Team, start: date, end: date, today: date) -> PlanView:
     """Every series any member of ``team`` takes part in."""
     members = list(session.exec(select(TeamMembership.person_id).where(TeamMembership.team_id == team.id)))
-    series = sessions_involving(members, load_series(session, include_inactive=True))
+    series = load_series(session, include_inactive=True, involving=members)
     cases = set(session.exec(select(CaseInvolvement.case_id).where(CaseInvolvement.person_id.in_(members or [-1]))))
     return _plan(session, team.name, series, start, end, today, cases)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from roster.ical import Attendee, CalendarEvent, build_calendar
+from roster.ical import Attendee, CalendarEvent, EventChunks, build_calendar
 from roster.models import Case, CaseInvolvement
 from roster.supervision.agreements import create_group
 from roster.supervision.calendars import FeedWindow, cancellation_calendar, person_calendar, team_calendar
@@ -154,3 +154,12 @@ def test_long_lines_are_folded_and_names_quoted():
     assert parsed.vevent.summary.value == event.summary
     assert parsed.vevent.location.value == event.location
     assert parsed.vevent.attendee.params["CN"] == ["O'Neill, Siobhán"]
+
+
+def test_reusing_serialised_events_gives_the_same_bytes(session, small_plan):
+    team, asye = small_plan
+    chunks = EventChunks()
+    plain = team_calendar(session, team, TODAY, WINDOW)
+    assert team_calendar(session, team, TODAY, WINDOW, chunks) == plain  # first: fills the cache
+    assert person_calendar(session, asye, TODAY, WINDOW, chunks) == person_calendar(session, asye, TODAY, WINDOW)
+    assert team_calendar(session, team, TODAY, WINDOW, chunks) == plain  # again: all from the cache

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from roster.models import REACHABLE_STATUSES, AvailabilityWindow, Person, RotaShift, Status
 from roster.timeutil import LONDON, ensure_aware, local_datetime, utcnow
+
+SPAN_DAYS = 8  # how far ahead the board looks for the next shift
 
 
 @dataclass(frozen=True)
@@ -87,36 +91,103 @@ def available_at(session: Session, moment: datetime | None = None, roles: list[s
 
 
 def statuses_at(session: Session, moment: datetime | None = None, *, include_inactive: bool = False) -> list[PersonStatus]:
-    """Every (active) person's status at ``moment``, with their shift and next change."""
+    """Every (active) person's status at ``moment``, with their shift and next change.
+
+    The next change is the first moment the status may change: the end of the window or
+    shift in force, or the start of a window that will win over it (a newer one). Reads
+    only what can matter: shifts valid in the days around ``moment``, the windows covering
+    it, windows starting before those end, and each person's next window start; each
+    distinct weekly shift pattern is placed in time once, however many people share it."""
     moment = ensure_aware(moment or utcnow())
     status = _status_columns(moment)
     query = select(Person, status).order_by(Person.name)
     if not include_inactive:
         query = query.where(Person.active.is_(True))
     rows = session.exec(query).all()
-    shifts = _shifts_by_person(session)
-    windows = _windows_by_person(session, moment)
+    shifts = _shifts_by_person(session, moment)
+    covering = _covering_windows_by_person(session, moment)
+    upcoming = _upcoming_windows_by_person(session, moment, covering)
+    next_starts = _next_window_starts(session, moment)
+    placed: dict[_ShiftPattern, _PlacedShift] = {}
     return [
-        _describe(person, Status(value), shifts.get(person.id, []), windows.get(person.id, []), moment)
+        _describe(person, Status(value), [_place(p, moment, placed) for p in shifts.get(person.id, ())],
+                  covering.get(person.id, []), upcoming.get(person.id, []), next_starts.get(person.id), moment)
         for person, value in rows
     ]
 
 
-def _shifts_by_person(session: Session) -> dict[int, list[RotaShift]]:
-    grouped: dict[int, list[RotaShift]] = {}
-    for shift in session.exec(select(RotaShift)):
-        grouped.setdefault(shift.person_id, []).append(shift)
+class _ShiftPattern(NamedTuple):
+    """A weekly shift without its owner: many people share the same few patterns."""
+
+    weekday: int
+    start_time: time
+    end_time: time
+    valid_from: date | None
+    valid_until: date | None
+
+
+@dataclass(frozen=True)
+class _PlacedShift:
+    pattern: _ShiftPattern
+    current: tuple[datetime, datetime] | None  # the occurrence covering the moment
+    next_start: datetime | None  # the first occurrence starting after it
+
+
+def _span_days(moment: datetime) -> tuple[date, date]:
+    """The local days whose shifts can cover ``moment`` or start within the next week."""
+    local_day = moment.astimezone(LONDON).date()
+    return local_day - timedelta(days=1), local_day + timedelta(days=SPAN_DAYS - 1)
+
+
+def _shifts_by_person(session: Session, moment: datetime) -> dict[int, list[_ShiftPattern]]:
+    first, last = _span_days(moment)
+    query = select(
+        RotaShift.person_id, RotaShift.weekday, RotaShift.start_time, RotaShift.end_time,
+        RotaShift.valid_from, RotaShift.valid_until,
+    ).where(
+        sa.or_(RotaShift.valid_from.is_(None), RotaShift.valid_from <= last),
+        sa.or_(RotaShift.valid_until.is_(None), RotaShift.valid_until >= first),
+    )
+    grouped: dict[int, list[_ShiftPattern]] = {}
+    for person_id, *pattern in session.exec(query):
+        grouped.setdefault(person_id, []).append(_ShiftPattern(*pattern))
     return grouped
 
 
-def _windows_by_person(session: Session, moment: datetime) -> dict[int, list[AvailabilityWindow]]:
-    grouped: dict[int, list[AvailabilityWindow]] = {}
-    query = select(AvailabilityWindow).where(AvailabilityWindow.ends_at > moment).order_by(
-        AvailabilityWindow.starts_at
-    )
+def _covering_windows_by_person(session: Session, moment: datetime) -> dict[int, list]:
+    query = select(
+        AvailabilityWindow.id, AvailabilityWindow.person_id, AvailabilityWindow.status,
+        AvailabilityWindow.starts_at, AvailabilityWindow.ends_at, AvailabilityWindow.note,
+        AvailabilityWindow.created_at,
+    ).where(AvailabilityWindow.starts_at <= moment, AvailabilityWindow.ends_at > moment)
+    grouped: dict[int, list] = {}
     for window in session.exec(query):
         grouped.setdefault(window.person_id, []).append(window)
     return grouped
+
+
+def _upcoming_windows_by_person(session: Session, moment: datetime, covering: dict[int, list]) -> dict[int, list]:
+    """Windows starting after ``moment`` but before the last covering window ends."""
+    until = max((w.ends_at for windows in covering.values() for w in windows), default=None)
+    if until is None:
+        return {}
+    query = select(
+        AvailabilityWindow.id, AvailabilityWindow.person_id, AvailabilityWindow.starts_at,
+        AvailabilityWindow.created_at,
+    ).where(AvailabilityWindow.starts_at > moment, AvailabilityWindow.starts_at < until)
+    grouped: dict[int, list] = {}
+    for window in session.exec(query):
+        grouped.setdefault(window.person_id, []).append(window)
+    return grouped
+
+
+def _next_window_starts(session: Session, moment: datetime) -> dict[int, datetime]:
+    query = (
+        select(AvailabilityWindow.person_id, sa.func.min(AvailabilityWindow.starts_at))
+        .where(AvailabilityWindow.starts_at > moment)
+        .group_by(AvailabilityWindow.person_id)
+    )
+    return dict(session.exec(query).all())
 
 
 def shift_occurrences(shift: RotaShift, day: date) -> tuple[datetime, datetime] | None:
@@ -126,36 +197,54 @@ def shift_occurrences(shift: RotaShift, day: date) -> tuple[datetime, datetime] 
     if (shift.valid_from and day < shift.valid_from) or (shift.valid_until and day > shift.valid_until):
         return None
     end_day = day + timedelta(days=1) if shift.end_time <= shift.start_time else day
-    return local_datetime(day, shift.start_time), local_datetime(end_day, shift.end_time)
+    return _local_instant(day, shift.start_time), _local_instant(end_day, shift.end_time)
 
 
-def _shift_spans(shifts: list[RotaShift], around: datetime, days: int = 8):
-    local_day = around.astimezone(LONDON).date()
-    for offset in range(-1, days):
-        for shift in shifts:
-            span = shift_occurrences(shift, local_day + timedelta(days=offset))
-            if span:
-                yield shift, span
+_local_instant = lru_cache(maxsize=4096)(local_datetime)  # a rota repeats a few wall-clock times
+
+
+def _place(pattern: _ShiftPattern, moment: datetime, placed: dict[_ShiftPattern, _PlacedShift]) -> _PlacedShift:
+    """Where ``pattern`` falls around ``moment`` (memoised in ``placed``)."""
+    found = placed.get(pattern)
+    if found is None:
+        first, last = _span_days(moment)
+        day = first + timedelta(days=(pattern.weekday - first.weekday()) % 7)
+        spans = []
+        while day <= last:
+            spans.append(shift_occurrences(pattern, day))
+            day += timedelta(days=7)
+        spans = [span for span in spans if span]
+        found = placed[pattern] = _PlacedShift(
+            pattern,
+            next((span for span in spans if span[0] <= moment < span[1]), None),
+            next((span[0] for span in spans if span[0] > moment), None),
+        )
+    return found
 
 
 def _describe(
-    person: Person, status: Status, shifts: list[RotaShift], windows: list[AvailabilityWindow], moment: datetime
+    person: Person, status: Status, shifts: list[_PlacedShift], covering: list, upcoming: list,
+    next_window_start: datetime | None, moment: datetime,
 ) -> PersonStatus:
-    spans = sorted(_shift_spans(shifts, moment), key=lambda item: item[1][0])
-    current = next(((s, span) for s, span in spans if span[0] <= moment < span[1]), None)
-    covering = [w for w in windows if w.starts_at <= moment]
-    active_window = max(covering, key=lambda w: (w.created_at, w.id or 0), default=None)
+    current = min((s for s in shifts if s.current), key=lambda s: s.current[0], default=None)
+    active_window = max(covering, key=_window_order, default=None)
     if active_window is not None and active_window.status == status:
-        next_change = active_window.ends_at
-        note = active_window.note
+        newer = [w.starts_at for w in upcoming if _window_order(w) > _window_order(active_window)]
+        next_change, note = min([active_window.ends_at, *newer]), active_window.note
     elif current is not None:
-        next_change, note = current[1][1], None
+        next_change = min([current.current[1], *([next_window_start] if next_window_start else [])])
+        note = None
     else:
-        upcoming = [span[0] for _, span in spans if span[0] > moment]
-        upcoming += [w.starts_at for w in windows if w.starts_at > moment]
-        next_change, note = min(upcoming, default=None), None
-    shift = (current[0].start_time, current[0].end_time) if current else None
+        upcoming_starts = [s.next_start for s in shifts if s.next_start]
+        upcoming_starts += [next_window_start] if next_window_start else []
+        next_change, note = min(upcoming_starts, default=None), None
+    shift = (current.pattern.start_time, current.pattern.end_time) if current else None
     return PersonStatus(person=person, status=status, note=note, shift=shift, next_change=next_change)
+
+
+def _window_order(window) -> tuple[datetime, int]:
+    """The newest window wins: by when it was entered, then by id."""
+    return window.created_at, window.id or 0
 
 
 def set_status(

@@ -272,3 +272,26 @@ def test_who_is_available_is_one_indexed_query(engine, new_session, monday_worke
             plan = "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + statement, parameters))
             assert "ix_window_person_span on availabilitywindow" in plan, plan
             assert "Seq Scan on rotashift" not in plan, plan
+
+
+def test_next_change_is_a_window_starting_during_the_shift(session, monday_worker, add_window):
+    add_window(monday_worker, Status.SICK, london(MONDAY_BST, 13), london(MONDAY_BST, 17), note="went home ill")
+    [sam] = statuses_at(session, london(MONDAY_BST, 10))
+    assert (sam.status, sam.next_change) == (Status.ON_DUTY, utc(2027, 3, 29, 12))
+
+
+def test_next_change_is_a_newer_window_starting_during_a_window(session, add_person, add_window):
+    person = add_person("Alex Rivera")
+    add_window(person, Status.LEAVE, london(MONDAY_BST, 0), london(MONDAY_BST, 23), created_at=utc(2027, 3, 1))
+    add_window(person, Status.IN_FIELD, london(MONDAY_BST, 14), london(MONDAY_BST, 15), created_at=utc(2027, 3, 29, 9))
+    [alex] = statuses_at(session, london(MONDAY_BST, 10))
+    assert (alex.status, alex.next_change) == (Status.LEAVE, utc(2027, 3, 29, 13))
+
+
+def test_an_older_window_starting_later_does_not_change_the_status(session, add_person, add_window):
+    person = add_person("Alex Rivera")
+    add_window(person, Status.IN_FIELD, london(MONDAY_BST, 14), london(MONDAY_BST, 15), created_at=utc(2027, 3, 1))
+    add_window(person, Status.LEAVE, london(MONDAY_BST, 0), london(MONDAY_BST, 23), created_at=utc(2027, 3, 29, 9))
+    [alex] = statuses_at(session, london(MONDAY_BST, 10))
+    assert (alex.status, alex.next_change) == (Status.LEAVE, utc(2027, 3, 29, 22))
+    assert statuses_at(session, london(MONDAY_BST, 14, 30))[0].status is Status.LEAVE

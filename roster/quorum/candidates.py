@@ -7,26 +7,26 @@ MetaTeam refers to the team of specialist professionals ... who have given conse
 an agreed level of consultation." Hence the rules below: nobody involved in the same
 case (too close to the family), MetaTeam only within the consent they gave.
 
-Everything is worked out from two SQL statements, whatever the size of the roster.
+Everything is worked out from two SQL statements, whatever the size of the roster
+(see :mod:`roster.quorum.candidate_sql`); choosing a wave reads only the best few rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from roster.availability import _status_columns
-from roster.models import REACHABLE_STATUSES, CaseInvolvement, MetaTeamConsent, Person, PersonSkill, Role
-from roster.quorum.models import Invitation, InvitationState, QuorumRequest, RequestState
+from roster.models import Person, PersonSkill, Role
+from roster.quorum.candidate_sql import REACHABLE, ranked_query, roster_query, week_start
+from roster.quorum.models import QuorumRequest
 from roster.quorum.policy import DEFAULT_POLICY, EscalationPolicy
 from roster.quorum.store import first_name
-from roster.timeutil import LONDON, ensure_aware, local_datetime
+from roster.timeutil import LONDON, ensure_aware
 
-REACHABLE = {s.value for s in REACHABLE_STATUSES}
 ROLE_LABELS = {
     Role.KEYWORKER.value: "keyworker",
     Role.METATEAM.value: "MetaTeam",
@@ -51,7 +51,7 @@ class Candidate:
     phone: str
     role: str
     status: str
-    tier: int
+    tier: int | None
     matched_skills: tuple[str, ...] = ()
     served_recently: int = 0
     last_asked_at: datetime | None = None
@@ -93,12 +93,6 @@ def _ago(moment: datetime | None, now: datetime) -> str:
     return "today" if days <= 0 else "yesterday" if days == 1 else f"{days} days ago"
 
 
-def week_start(now: datetime) -> datetime:
-    """Monday 00:00 (Europe/London) of ``now``'s week, as UTC."""
-    local_day = now.astimezone(LONDON).date()
-    return local_datetime(local_day - timedelta(days=local_day.weekday()), time(0, 0))
-
-
 def _within(moment: datetime, start: time, end: time) -> bool:
     wall = moment.astimezone(LONDON).time().replace(tzinfo=None)
     return start <= wall < end if start < end else (wall >= start or wall < end)
@@ -116,17 +110,15 @@ def candidates_for(
 ) -> list[Candidate]:
     """Every active person, eligible ones first in the order they would be asked.
 
-    Ranking: first-tier roles before wider ones, then fit (wanted skills matched),
+    Ranking: first roles in order (keyworkers, then managers) before wider ones, then fit (wanted skills matched),
     then fairness (fewest quorums served in the last 30 days, then longest since
     last asked), so the same two people are not always called.
     """
     now = ensure_aware(now)
     wanted = [s.strip().casefold() for s in skills if s.strip()]
     matched = _matched_skills(session, wanted)
-    candidates = [
-        _candidate(row, requester_id, matched.get(row.id, ()), now, policy)
-        for row in session.exec(_roster_query(requester_id, case_id, request_id, now, policy)).all()
-    ]
+    query = roster_query(requester_id, case_id, request_id, now, policy)
+    candidates = [_candidate(row, requester_id, matched.get(row.id, ()), now, policy) for row in session.exec(query).all()]
     eligible = sorted((c for c in candidates if c.eligible), key=rank_key)
     for position, candidate in enumerate(eligible, start=1):
         candidate.rank = position
@@ -137,7 +129,7 @@ def candidates_for(
 def rank_key(candidate: Candidate):
     """Tier, then fit, then fewest served, then longest since last asked."""
     last = candidate.last_asked_at or NEVER
-    return (candidate.tier, -len(candidate.matched_skills), candidate.served_recently, last, candidate.name, candidate.person_id)
+    return (candidate.tier, -len(candidate.matched_skills), candidate.served_recently, last, candidate.person_id)
 
 
 def candidates_for_request(
@@ -155,90 +147,44 @@ def candidates_for_request(
     )
 
 
-def _matched_skills(session: Session, wanted: list[str]) -> dict[int, tuple[str, ...]]:
-    if not wanted:
+def next_candidates(
+    session: Session, request: QuorumRequest, now: datetime, policy: EscalationPolicy = DEFAULT_POLICY,
+    *, size: int, metateam_needed: int = 0,
+) -> list[Candidate]:
+    """The ``size`` best eligible people not yet invited, plus the ``metateam_needed`` best MetaTeam, ranked.
+
+    The same rules and order as :func:`candidates_for`, worked out and limited in
+    SQL, so choosing a wave reads a handful of rows whatever the size of the roster.
+    """
+    now = ensure_aware(now)
+    wanted = [s.strip().casefold() for s in request.skill_list]
+    query = ranked_query(request.requester_id, request.case_id, request.id, now, policy, wanted)
+    rows = list(session.exec(query.limit(max(0, size))))
+    if metateam_needed:
+        rows += session.exec(query.where(Person.role == Role.METATEAM.value).limit(metateam_needed)).all()
+    matched = _matched_skills(session, wanted, {row.id for row in rows})
+    found = {row.id: _candidate(row, request.requester_id, matched.get(row.id, ()), now, policy) for row in rows}
+    ranked = sorted((c for c in found.values() if c.eligible), key=rank_key)
+    for position, candidate in enumerate(ranked, start=1):
+        candidate.rank = position
+    return ranked
+
+
+def _matched_skills(session: Session, wanted: list[str], people: set[int] | None = None) -> dict[int, tuple[str, ...]]:
+    if not wanted or people == set():
         return {}
-    rows = session.exec(
-        select(PersonSkill.person_id, PersonSkill.skill)
-        .where(sa.func.lower(PersonSkill.skill).in_(wanted))
-        .order_by(PersonSkill.skill)
-    )
+    query = select(PersonSkill.person_id, PersonSkill.skill).where(sa.func.lower(PersonSkill.skill).in_(wanted))
+    if people is not None:
+        query = query.where(PersonSkill.person_id.in_(sorted(people)))
+    rows = session.exec(query.order_by(PersonSkill.skill))
     grouped: dict[int, list[str]] = {}
     for person_id, skill in rows:
         grouped.setdefault(person_id, []).append(skill)
     return {person_id: tuple(found) for person_id, found in grouped.items()}
 
 
-def _roster_query(requester_id, case_id, request_id, now: datetime, policy: EscalationPolicy):
-    joined = Invitation.state == InvitationState.JOINED.value
-
-    def count_joined_since(moment: datetime):
-        return sa.func.coalesce(sa.func.sum(sa.case((sa.and_(joined, Invitation.answered_at >= moment), 1), else_=0)), 0)
-
-    stats = (
-        select(
-            Invitation.person_id.label("person_id"),
-            count_joined_since(now - policy.fairness_window).label("served"),
-            count_joined_since(week_start(now)).label("joined_week"),
-            sa.func.max(Invitation.created_at).label("last_asked"),
-        )
-        .group_by(Invitation.person_id)
-        .subquery("stats")
-    )
-    sitting = sa.or_(
-        QuorumRequest.state == RequestState.OPEN.value,
-        sa.and_(
-            QuorumRequest.state == RequestState.FORMED.value,
-            QuorumRequest.closed_at.is_(None),
-            QuorumRequest.formed_at >= now - policy.sitting_for,
-        ),
-    )
-    busy_query = (
-        select(Invitation.person_id.label("person_id"))
-        .join(QuorumRequest, QuorumRequest.id == Invitation.request_id)
-        .where(joined, sitting)
-    )
-    if request_id is not None:
-        busy_query = busy_query.where(QuorumRequest.id != request_id)
-    busy = busy_query.distinct().subquery("busy")
-    involved = (
-        select(CaseInvolvement.person_id.label("person_id")).where(CaseInvolvement.case_id == (case_id or -1)).subquery("involved")
-    )
-    here = (
-        select(Invitation.person_id.label("person_id"), Invitation.state.label("state"))
-        .where(Invitation.request_id == (request_id if request_id is not None else -1))
-        .subquery("here")
-    )
-    return (
-        select(
-            Person.id,
-            Person.name,
-            Person.phone,
-            Person.role,
-            Person.sms_opt_out,
-            _status_columns(now),
-            MetaTeamConsent.person_id.label("consent_person"),
-            MetaTeamConsent.max_per_week,
-            MetaTeamConsent.contact_from,
-            MetaTeamConsent.contact_until,
-            stats.c.served,
-            stats.c.joined_week,
-            stats.c.last_asked,
-            busy.c.person_id.label("busy"),
-            involved.c.person_id.label("involved"),
-            here.c.state.label("invitation_state"),
-        )
-        .outerjoin(MetaTeamConsent, MetaTeamConsent.person_id == Person.id)
-        .outerjoin(stats, stats.c.person_id == Person.id)
-        .outerjoin(busy, busy.c.person_id == Person.id)
-        .outerjoin(involved, involved.c.person_id == Person.id)
-        .outerjoin(here, here.c.person_id == Person.id)
-        .where(Person.active.is_(True))
-    )
-
-
 def _candidate(row, requester_id: int, matched: tuple[str, ...], now: datetime, policy: EscalationPolicy) -> Candidate:
-    tier = 0 if row.role in policy.first_roles else 1 if row.role in policy.wider_roles else 2
+    tier = policy.tier(row.role)
     candidate = Candidate(
         person_id=row.id,
         name=row.name,
@@ -255,11 +201,11 @@ def _candidate(row, requester_id: int, matched: tuple[str, ...], now: datetime, 
     return candidate
 
 
-def _left_out(row, requester_id: int, tier: int, now: datetime) -> list[str]:
+def _left_out(row, requester_id: int, tier: int | None, now: datetime) -> list[str]:
     if row.id == requester_id:
         return ["the person asking"]
     reasons = []
-    if tier == 2:
+    if tier is None:
         reasons.append(f"{ROLE_LABELS.get(row.role, row.role)}s are not asked for quorums")
     if row.status not in REACHABLE:
         reasons.append(f"{status_label(row.status)} now")

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from roster.models import Person
 from roster.quorum import messages
-from roster.quorum.candidates import candidates_for_request
+from roster.quorum.candidates import next_candidates
 from roster.quorum.invite import counts, invite, pick_wave, still_needed, wave_note
 from roster.quorum.lifecycle import close, form
 from roster.quorum.models import (
@@ -117,13 +117,14 @@ def _next_wave(session: Session, request: QuorumRequest, now: datetime, policy: 
     if _recently_noted(session, request.id, NOBODY_LEFT, now - policy.wave_interval):
         return []
     remaining, metateam_remaining = still_needed(session, request)
-    candidates = candidates_for_request(session, request, now, policy)
-    people = pick_wave(candidates, remaining + policy.extra_per_wave, metateam_remaining)
+    size = remaining + policy.extra_per_wave
+    candidates = next_candidates(session, request, now, policy, size=size, metateam_needed=metateam_remaining)
+    people = pick_wave(candidates, size, metateam_remaining)
     if not people:
         add_event(session, request.id, NOBODY_LEFT, now)
         return [f"request {request.id}: nobody else can be asked"]
     wave = last_wave + 1
-    note = wave_note(wave, people, metateam_remaining)
+    note = wave_note(wave, people, metateam_remaining, policy)
     invite(session, request, people, wave=wave, now=now, note=note)
     return [f"request {request.id}: {note.lower()}: {', '.join(c.first_name for c in people)}"]
 

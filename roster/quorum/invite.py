@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from roster.models import Person, Role
 from roster.quorum import messages
-from roster.quorum.candidates import Candidate, candidates_for_request
+from roster.quorum.candidates import Candidate, next_candidates
 from roster.quorum.models import ANSWERABLE_STATES, Invitation, InvitationState, QuorumRequest, RequestState
 from roster.quorum.policy import DEFAULT_POLICY, EscalationPolicy
 from roster.quorum.store import add_event, first_name, queue_message, request_party
@@ -31,12 +31,13 @@ def pick_wave(candidates: Sequence[Candidate], size: int, metateam_needed: int) 
     return metateam + rest[: max(0, size - len(metateam))]
 
 
-def wave_note(wave: int, people: Sequence[Candidate], metateam_needed: int) -> str:
+def wave_note(wave: int, people: Sequence[Candidate], metateam_needed: int,
+              policy: EscalationPolicy = DEFAULT_POLICY) -> str:
     """"Wave 2", or "Wave 2 (widened ...)" when it reaches beyond the first-tier roles."""
     slots = 0
     while slots < min(metateam_needed, len(people)) and people[slots].role == Role.METATEAM.value:
         slots += 1
-    widened = any(c.tier > 0 for c in people[slots:])
+    widened = any(c.tier == policy.wider_tier for c in people[slots:])
     return f"Wave {wave}" + (" (widened to the MetaTeam and Experts by Experience)" if widened else "")
 
 
@@ -95,7 +96,8 @@ def replace(
     failed_person = session.get(Person, failed.person_id)
     _, metateam_needed = still_needed(session, request)
     want_metateam = 1 if failed_person and failed_person.role == Role.METATEAM.value and metateam_needed else 0
-    people = pick_wave(candidates_for_request(session, request, now, policy), 1, want_metateam)
+    people = pick_wave(next_candidates(session, request, now, policy, size=1, metateam_needed=want_metateam), 1,
+                       want_metateam)
     if not people:
         add_event(session, request.id, f"Nobody left to ask in place of {first_name(failed_person.name)}", now)
         return []

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from roster.models import Case, Person
 from roster.quorum import messages
-from roster.quorum.candidates import candidates_for_request
+from roster.quorum.candidates import candidates_for_request, next_candidates
 from roster.quorum.invite import invite, pick_wave, wave_note
 from roster.quorum.models import (
     PENDING_STATES,
@@ -92,14 +92,16 @@ def create_request(
     )
     session.add(request)
     session.flush()
-    candidates = candidates_for_request(session, request, now, policy)
-    first_wave = pick_wave(candidates, need + policy.extra_per_wave, need_metateam)
+    size = need + policy.extra_per_wave
+    first_wave = pick_wave(next_candidates(session, request, now, policy, size=size, metateam_needed=need_metateam),
+                           size, need_metateam)
     if not first_wave:
+        why = _why_nobody(candidates_for_request(session, request, now, policy))
         session.rollback()
-        raise QuorumError(f"nobody can be asked right now ({_why_nobody(candidates)}); see 'diveboat quorum explain'")
+        raise QuorumError(f"nobody can be asked right now ({why}); see 'diveboat quorum explain'")
     add_event(session, request.id, f"Requested by {first_name(requester.name)}: {need} needed"
               + (f", {need_metateam} from the MetaTeam" if need_metateam else ""), now)
-    invite(session, request, first_wave, wave=1, now=now, note=wave_note(1, first_wave, need_metateam))
+    invite(session, request, first_wave, wave=1, now=now, note=wave_note(1, first_wave, need_metateam, policy))
     if len(first_wave) < need:
         add_event(session, request.id, f"Only {len(first_wave)} people can be asked now", now)
     session.commit()

@@ -16,8 +16,9 @@ class EscalationPolicy:
     - after ``voice_after`` without enough joins, silent invitees are called by voice;
     - after ``wave_interval`` (or at once when nobody is left waiting) a further wave is
       invited, sized to what is still missing plus ``extra_per_wave``;
-    - ``first_roles`` are asked first; ``wider_roles`` (MetaTeam, Experts by Experience)
-      only when the first run out, or for the MetaTeam places a request asks for;
+    - ``first_roles`` are asked first, in that order (keyworkers, then managers);
+      ``wider_roles`` (MetaTeam, Experts by Experience) only when the first run out,
+      or for the MetaTeam places a request asks for;
     - a request stops at its deadline (``deadline_minutes`` by default).
     """
 
@@ -31,6 +32,16 @@ class EscalationPolicy:
     fairness_window: timedelta = timedelta(days=30)
     sitting_for: timedelta = timedelta(hours=1)
     conference_number: str | None = None
+
+    def tier(self, role: str) -> int | None:
+        """0, 1, ... for the first roles in order, then one tier for all wider roles; None: never asked."""
+        if role in self.first_roles:
+            return self.first_roles.index(role)
+        return len(self.first_roles) if role in self.wider_roles else None
+
+    @property
+    def wider_tier(self) -> int:
+        return len(self.first_roles)
 
     def with_conference_number(self, number: str | None) -> EscalationPolicy:
         """The same policy, telling joiners which number dials them into the conference."""

@@ -7,7 +7,8 @@ from datetime import time, timedelta
 import sqlalchemy as sa
 
 from roster.models import Role, Status
-from roster.quorum.candidates import candidates_for, week_start
+from roster.quorum.candidates import candidates_for, candidates_for_request, next_candidates, week_start
+from roster.quorum.invite import pick_wave
 from roster.quorum.models import Invitation, QuorumRequest
 from tests.quorum.conftest import NOW
 
@@ -110,7 +111,7 @@ def test_ranking_is_fit_then_fewest_served_then_longest_since_asked(roster, sess
     )
     assert "none of the wanted skills" in ranked[1].describe(NOW, ["self-harm"])
     assert ranked[4].served_recently == 1 and never.id == ranked[1].person_id
-    assert ranked[-1].tier == 1  # the MetaTeam is asked after keyworkers, however good the fit
+    assert ranked[-1].tier == 2  # the MetaTeam is asked after keyworkers, however good the fit
 
 
 def count_selects(engine, action):
@@ -143,3 +144,32 @@ def test_candidate_selection_uses_the_same_few_queries_for_any_roster_size(roste
     large = count_selects(engine, select_now)
     assert small == large == 2  # the roster with everything it needs, and the matching skills
     assert len([c for c in select_now() if c.eligible]) == 60
+
+
+def test_choosing_a_wave_in_sql_agrees_with_the_explained_ranking(roster, session):
+    """``next_candidates`` (ranked and limited in SQL) picks exactly the top of ``candidates_for``."""
+    sam = roster.add("Sam Okafor")
+    people = [roster.add(f"Kw{n:02d} Test", skills=["self-harm"] if n % 3 == 0 else [],
+                         status=Status.OFF if n % 7 == 3 else Status.ON_DUTY) for n in range(14)]
+    consents = [(2, time(9, 0), time(17, 0)), (1, time(9, 0), time(17, 0)), (3, time(22, 0), time(12, 0)),
+                (3, time(12, 0), time(18, 0)), (2, time(0, 0), time(23, 59))]
+    metateam = [roster.add(f"Mt{n} Test", Role.METATEAM, consent=c, skills=["self-harm"] if n == 4 else [])
+                for n, c in enumerate(consents)]
+    roster.add("Ebe Test", Role.EXPERT_BY_EXPERIENCE)
+    roster.add("Mgr Test", Role.MANAGER)
+    past_request(session, sam, joined=[people[0], people[1]], at=NOW - timedelta(days=2))
+    past_request(session, sam, joined=[metateam[1]], at=NOW - timedelta(hours=3))  # this week: Mt1's limit is 1
+    past_request(session, sam, joined=[people[2]], invited=[people[4], people[5]], at=NOW - timedelta(days=1))
+    past_request(session, sam, joined=[people[6]], at=NOW - timedelta(minutes=5), state="open")
+    request = QuorumRequest(requester_id=sam.id, deadline_at=NOW, skills="Self-harm", created_at=NOW)
+    session.add(request)
+    session.commit()
+
+    explained = [c for c in candidates_for_request(session, request, NOW) if c.eligible]
+    for size in (1, 3, 8, 30):
+        for metateam_needed in (0, 1, 2):
+            chosen = pick_wave(next_candidates(session, request, NOW, size=size, metateam_needed=metateam_needed),
+                               size, metateam_needed)
+            expected = pick_wave(explained, size, metateam_needed)
+            assert [c.person_id for c in chosen] == [c.person_id for c in expected], (size, metateam_needed)
+    assert {c.name for c in explained if c.role == "metateam"} == {"Mt0 Test", "Mt2 Test", "Mt4 Test"}

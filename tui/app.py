@@ -21,7 +21,11 @@ class DiveBoatApp(App):
     """Holds settings, the database and the clock; screens call services with them."""
 
     CSS_PATH = "styles/app.tcss"
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("s", "supervision", "Supervision", show=False),
+        Binding("k", "compliance", "Compliance", show=False),
+    ]
 
     def __init__(self, settings: Settings, engine: sa.Engine, clock: Clock = utcnow) -> None:
         super().__init__()
@@ -36,9 +40,21 @@ class DiveBoatApp(App):
 
         self.push_screen(RosterBoardScreen())
 
+    def action_supervision(self) -> None:
+        from tui.screens.supervision import open_supervision
+
+        open_supervision(self)
+
+    def action_compliance(self) -> None:
+        from tui.screens.compliance import open_compliance
+
+        open_compliance(self)
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Textual's own commands, then whatever the current screen offers."""
         yield from super().get_system_commands(screen)
+        yield SystemCommand("Supervision plan", "The year for a person or team, next sessions", self.action_supervision)
+        yield SystemCommand("Compliance", "Overdue and breaches, most urgent first", self.action_compliance)
         palette_commands = getattr(screen, "palette_commands", None)
         if palette_commands is not None:
             yield from palette_commands()

@@ -32,6 +32,7 @@ from roster.models import Case
 from roster.timeutil import LONDON, ensure_aware
 
 PROPOSAL_SEARCH_DAYS = 45
+PROPOSAL_NOTICE = timedelta(hours=2)  # nobody can meet in the next few minutes
 REASON_MAX = 300
 
 
@@ -130,7 +131,7 @@ def rebooking_of(session: Session, row: SupervisionSession) -> SupervisionSessio
 
 def propose_rebooking(session: Session, session_id: int, *, now: datetime) -> Proposal:
     """The first slot free for both people from the day after the original date (or
-    from now, if later), and the deadline. Works for a booked session too, to show
+    two hours from now, if later), and the deadline. Works for a booked session too, to show
     what postponing it would propose.
     """
     now = ensure_aware(now)
@@ -142,7 +143,7 @@ def propose_rebooking(session: Session, session_id: int, *, now: datetime) -> Pr
     last = max(deadline, first) + timedelta(days=PROPOSAL_SEARCH_DAYS)
     availability = load_availability(session, workdays, load_series(session), first, last, blocking=REBOOKING_BLOCKS)
     days = (first + timedelta(days=n) for n in range((last - first).days + 1))
-    slot = availability.first_free(series, days, not_before=now, latest=deadline, ignore=row.id)
+    slot = availability.first_free(series, days, not_before=now + PROPOSAL_NOTICE, latest=deadline, ignore=row.id)
     return Proposal(session_id=row.id, reconvene_by=deadline, slot=slot)
 
 

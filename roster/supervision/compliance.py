@@ -31,6 +31,13 @@ from roster.supervision.workdays import WorkingCalendar
 from roster.timeutil import LONDON, local_datetime
 
 LOOKBACK = timedelta(days=365)
+KIND_LABELS = {
+    "overdue": "overdue",
+    "not_reconvened": "not reconvened",
+    "record_missing": "record missing",
+    "case_review_overdue": "case review",
+    "think_family": "Think Family",
+}
 
 
 @dataclass(frozen=True)

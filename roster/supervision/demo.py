@@ -31,6 +31,7 @@ GROUPS = (
 )
 THINK_FAMILY = ("Think Family consultation", "Dr Leah Goldberg", 1, time(11), 90, "Family Centre")
 CLINICAL = (("Dr Owen Price", "Alex Rivera"), ("Dr Owen Price", "Casey Lloyd"), ("Dr Tom Abara", "Drew Kowalski"))
+UNREVIEWED_WORKER, UNREVIEWED_CASE = "Jamie Patel", "C-1051"
 QUEUES = {"North reflective group": ("C-1042", "C-1047"), "South reflective group": ("C-2014", "C-2023")}
 
 
@@ -88,22 +89,31 @@ def _groups(session: Session, people: dict, teams: dict, start: date, now: datet
 
 
 def _history(session: Session, now: datetime) -> None:
-    """Past sessions held and recorded, except a few left for the compliance screen."""
+    """Past sessions held and recorded, except a few left for the compliance screen: the
+    latest one-to-one postponed (not yet reconvened), the one before cancelled, one from
+    two weeks ago without a record, and Jamie Patel's case never reviewed in supervision
+    since a review fourteen weeks ago."""
     past = list(session.exec(
         select(SupervisionSession).where(SupervisionSession.ends_at <= now).order_by(SupervisionSession.starts_at)
     ))
-    if not past:
+    one_to_ones = set(session.exec(select(SupervisionAgreement.id).where(SupervisionAgreement.kind == "one_to_one")))
+    personal = [r for r in past if r.agreement_id in one_to_ones]
+    if len(personal) < 4:
         return
-    latest_one_to_ones = [r for r in past if r.agreement_id][-3:]
-    unrecorded = {latest_one_to_ones[0].id} if latest_one_to_ones else set()
+    postponed, cancelled = personal[-1], personal[-2]
+    unrecorded = min(personal, key=lambda r: abs((r.starts_at - (now - timedelta(weeks=2))).total_seconds()))
+    unreviewed = set(session.exec(
+        select(SupervisionAgreement.id).join(Person, Person.id == SupervisionAgreement.supervisee_id)
+        .where(Person.name == UNREVIEWED_WORKER)
+    ))
     for row in past:
-        if row.id in {r.id for r in latest_one_to_ones[1:]}:
+        if row.id in (postponed.id, cancelled.id):
             continue
-        mark_held(session, row.id, now=row.ends_at, recorded=row.id not in unrecorded)
-    if len(latest_one_to_ones) >= 3:
-        postpone(session, latest_one_to_ones[1].id, "supervisor called to a child protection conference", now=now)
-        cancel(session, latest_one_to_ones[2].id, "supervisee on a crisis visit", now=now)
-    stale = session.exec(select(Case).order_by(Case.reference.desc())).first()
-    if stale is not None:
-        session.add(CaseReview(case_id=stale.id, reviewed_on=(now - timedelta(weeks=14)).astimezone(LONDON).date()))
+        reviewed = [] if row.agreement_id in unreviewed else None
+        mark_held(session, row.id, now=row.ends_at, recorded=row.id != unrecorded.id, reviewed=reviewed)
+    postpone(session, postponed.id, "supervisor called to a child protection conference", now=now)
+    cancel(session, cancelled.id, "supervisee on a crisis visit", now=now)
+    case = session.exec(select(Case).where(Case.reference == UNREVIEWED_CASE)).first()
+    if case is not None:
+        session.add(CaseReview(case_id=case.id, reviewed_on=(now - timedelta(weeks=14)).astimezone(LONDON).date()))
         session.commit()

@@ -17,6 +17,8 @@ from roster.supervision.models import SessionStatus, SupervisionSession
 from roster.supervision.reviews import CaseReviewPlan, case_review_plan
 from roster.supervision.rules import ASYE_FORTNIGHTLY_MONTHS, add_months
 from roster.supervision.series import Series, key_of, load_series, series_filter
+from roster.supervision.state import working_calendar
+from roster.supervision.workdays import bank_holidays
 from roster.timeutil import LONDON, local_datetime
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -38,6 +40,12 @@ class SessionView:
     people: tuple[str, ...]
     person_ids: tuple[int, ...]
     is_group: bool
+    rebooked: bool = False
+
+    @property
+    def needs_rebooking(self) -> bool:
+        """Postponed and not yet reconvened."""
+        return self.status == SessionStatus.POSTPONED and not self.rebooked
 
     @property
     def local_start(self) -> datetime:
@@ -52,7 +60,7 @@ class SessionView:
             "id": self.id, "uid": self.uid, "title": self.title, "starts_at": self.starts_at,
             "ends_at": self.ends_at, "local_start": self.local_start.strftime("%Y-%m-%d %H:%M"),
             "venue": self.venue, "status": self.status, "sequence": self.sequence,
-            "rebook_of": self.rebook_of_id, "people": list(self.people),
+            "rebook_of": self.rebook_of_id, "rebooked": self.rebooked, "people": list(self.people),
         }
 
 
@@ -140,6 +148,14 @@ def session_views(session: Session, series: list[Series], start: date, end: date
         )
         .order_by(SupervisionSession.starts_at, SupervisionSession.id)
     )
+    rows = list(rows)
+    postponed = [r.id for r in rows if r.status == SessionStatus.POSTPONED]
+    rebooked = set(session.exec(
+        select(SupervisionSession.rebook_of_id).where(
+            SupervisionSession.rebook_of_id.in_(postponed or [-1]),
+            SupervisionSession.status != SessionStatus.CANCELLED.value,
+        )
+    )) if postponed else set()
     views = []
     for row in rows:
         item = by_key[key_of(row)]
@@ -148,6 +164,7 @@ def session_views(session: Session, series: list[Series], start: date, end: date
                 id=row.id, uid=row.uid, title=item.title, starts_at=row.starts_at, ends_at=row.ends_at,
                 venue=row.venue, status=row.status, sequence=row.sequence, rebook_of_id=row.rebook_of_id,
                 people=tuple(p.name for p in item.people), person_ids=item.attendee_ids, is_group=item.is_group,
+                rebooked=row.id in rebooked,
             )
         )
     return views
@@ -177,6 +194,44 @@ def _plan(session, name, series, start, end, today, case_ids) -> PlanView:
         sessions=session_views(session, series, start, end),
         case_reviews=reviews,
     )
+
+
+@dataclass(frozen=True)
+class YearView:
+    """A person's or team's plan for one calendar year, with that year's bank holidays."""
+
+    year: int
+    plan: PlanView
+    holidays: dict[date, str]
+    region: str
+
+
+def year_view(
+    session: Session, year: int, today: date, *, person_id: int | None = None, team_id: int | None = None
+) -> YearView:
+    """The year for a person or a team (as the supervision screen shows it)."""
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    if person_id is not None:
+        person = session.get(Person, person_id)
+        if person is None:
+            raise SupervisionError(f"no person with id {person_id}")
+        plan = person_plan(session, person, first, last, today)
+    else:
+        team = session.get(Team, team_id)
+        if team is None:
+            raise SupervisionError(f"no team with id {team_id}")
+        plan = team_plan(session, team, first, last, today)
+    workdays = working_calendar(session)
+    return YearView(year=year, plan=plan, holidays=dict(bank_holidays(workdays.region, year)), region=workdays.region.value)
+
+
+def plan_subjects(session: Session) -> list[tuple[str, str]]:
+    """Whose plan can be shown: ``("team:ID", "Team: name")`` for teams, then
+    ``("person:ID", name)`` for everyone taking part in supervision."""
+    subjects = [(f"team:{t.id}", f"Team: {t.name}") for t in session.exec(select(Team).order_by(Team.name))]
+    taking_part = {pid for s in load_series(session) for pid in s.attendee_ids}
+    people = session.exec(select(Person).where(Person.id.in_(taking_part or [-1])).order_by(Person.name))
+    return subjects + [(f"person:{p.id}", p.name) for p in people]
 
 
 def find_team(session: Session, text: str) -> Team:

@@ -61,7 +61,7 @@ def test_show_and_compliance_print_stable_json(demo_db):
     assert list(shown) == ["from", "to", "name", "series", "sessions", "case_reviews"]
     assert shown["name"] == "Taylor Brooks" and len(shown["sessions"]) > 12
     assert list(shown["sessions"][0]) == ["id", "uid", "title", "starts_at", "ends_at", "local_start", "venue",
-                                          "status", "sequence", "rebook_of", "people"]
+                                          "status", "sequence", "rebook_of", "rebooked", "people"]
     report = json.loads(ok("--db", demo_db, "compliance", "--json", "--on", f"{YEAR}-12-31").stdout)
     assert list(report) == ["as_of", "breaches", "items", "by_person", "by_team"]
     assert {item["kind"] for item in report["items"]} >= {"record_missing", "case_review_overdue"}

@@ -11,7 +11,7 @@ from roster.people import PersonNotFound, find_person
 from roster.supervision.agreements import SupervisionError, default_agreements
 from roster.supervision.calendars import cancellation_calendar
 from roster.supervision.changes import cancel, mark_held, postpone, propose_rebooking, rebook, record_written
-from roster.supervision.compliance import compliance_report
+from roster.supervision.compliance import KIND_LABELS, compliance_report
 from roster.supervision.planner import YearPlanner
 from roster.supervision.reviews import case_review_plan
 from roster.supervision.state import plan_state, set_region
@@ -19,23 +19,6 @@ from roster.supervision.views import SessionView, find_team, person_plan
 from roster.supervision.workdays import parse_region
 from roster.timeutil import LONDON, parse_when, utcnow
 from tui.cli.context import CliContext, UserError, echo_json, pass_context, progress
-
-KIND_LABELS = {
-    "overdue": "OVERDUE",
-    "not_reconvened": "NOT RECONVENED",
-    "record_missing": "RECORD MISSING",
-    "case_review_overdue": "CASE REVIEW",
-    "think_family": "THINK FAMILY",
-}
-
-TOTAL_LABELS = {
-    "overdue": "overdue",
-    "not_reconvened": "not reconvened",
-    "record_missing": "records missing",
-    "case_review_overdue": "case reviews overdue",
-    "think_family": "below 3 Think Family",
-}
-
 
 @click.group()
 def plan() -> None:
@@ -300,12 +283,12 @@ def compliance(obj: CliContext, as_json: bool, team_name: str | None, on_text: s
     click.echo(f"Compliance on {today:%a %d %b %Y}: {len(breaches) or 'no'} breach{'es' if len(breaches) != 1 else ''}.")
     for item in report.items:
         late = f"{item.days_late} days late" if item.days_late > 0 else ("due today" if item.days_late == 0 else "coming due")
-        click.echo(f"  {KIND_LABELS[item.kind]:<15} {item.person:<20} {item.subject:<36} {late:<13} {item.detail}")
+        click.echo(f"  {KIND_LABELS[item.kind].upper():<15} {item.person:<20} {item.subject:<36} {late:<13} {item.detail}")
     for title, totals in (("By person", report.by_person()), ("By team", report.by_team())):
         if totals:
             click.echo(f"{title}:")
             for name, counts in totals.items():
-                click.echo(f"  {name}: " + ", ".join(f"{n} {TOTAL_LABELS[k]}" for k, n in counts.items()))
+                click.echo(f"  {name}: " + ", ".join(f"{KIND_LABELS[k]} {n}" for k, n in counts.items()))
 
 
 def register(cli: click.Group) -> None:

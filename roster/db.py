@@ -38,7 +38,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     try:
         parsed = sa.make_url(url)
     except sa.exc.ArgumentError:
-        raise DatabaseError(f"'{url}' is not a database URL (try sqlite:///path/to/file.db or postgresql://...)") from None
+        # never echo the URL: it may hold a password
+        raise DatabaseError("the database URL is not valid (try sqlite:///path/to/file.db or postgresql://user@host/db)") from None
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise DatabaseError(f"unsupported database '{parsed.get_backend_name()}' (use sqlite:/// or postgresql://)")
     if parsed.get_backend_name() != "sqlite":

@@ -7,7 +7,7 @@ import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, datetime, time
 
 from sqlmodel import Session, select
 
@@ -172,6 +172,14 @@ class ImportResult:
         return not self.errors
 
 
+def parse_sheet_date(value: str) -> date:
+    """An ISO date, or the UK day/month/year form Excel writes when it re-saves a CSV."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return datetime.strptime(value, "%d/%m/%Y").date()
+
+
 def _choice(enum, value: str, column: str, default):
     value = value.strip().lower().replace(" ", "_").replace("-", "_")
     if not value:
@@ -237,9 +245,9 @@ def _parse_row(line: int, raw: dict[str, str]) -> PersonRow:
     stage_date = None
     if get("stage_date"):
         try:
-            stage_date = date.fromisoformat(get("stage_date"))
+            stage_date = parse_sheet_date(get("stage_date"))
         except ValueError:
-            problems.append(f"stage_date '{get('stage_date')}' should be a date like 2027-01-04")
+            problems.append(f"stage_date '{get('stage_date')}' should be a date like 2027-01-04 or 04/01/2027")
     if stage in (PracticeStage.ASYE, PracticeStage.PROBATION) and stage_date is None and "stage_date" not in str(problems):
         what = "ASYE start date" if stage is PracticeStage.ASYE else "probation end date"
         problems.append(f"practice_stage {stage.value} needs stage_date (the {what})")
@@ -278,7 +286,7 @@ def _parse_row(line: int, raw: dict[str, str]) -> PersonRow:
 def parse_csv(text: str) -> tuple[list[PersonRow], list[str]]:
     """Validate a whole CSV file; returns the rows and ``line N: what is wrong`` errors."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         return [], [f"line 1: header is missing column(s) {', '.join(missing)} (expected {', '.join(CSV_COLUMNS)})"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
@@ -13,7 +14,35 @@ from roster.settings import Settings
 from tui.cli.context import CliContext, UserError
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+# Which module registers each command: a module is imported only when one of its
+# commands runs (so ``diveboat people list`` never loads Twilio or the HTTP server).
+COMMAND_MODULES = {
+    "demo": "demo",
+    "people": "people",
+    "available": "people",
+    "status": "people",
+    "quorum": "quorum",
+    "serve": "serve",
+    "poll": "serve",
+    "plan": "plan",
+    "compliance": "plan",
+    "calendar": "plan",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are registered by their module on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in COMMAND_MODULES:
+            importlib.import_module(f"tui.cli.{COMMAND_MODULES[name]}").register(self)
+        return self.commands.get(name)
+
+
+@click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", "db_url", envvar="DIVEBOAT_DB", metavar="URL", help="Database URL (default: a SQLite file in your data folder).")
 @click.version_option(package_name="diveboat")
 @click.pass_context
@@ -29,16 +58,6 @@ def cli(ctx: click.Context, db_url: str | None) -> None:
         from tui.app import run_dashboard
 
         run_dashboard(ctx.obj.settings, ctx.obj.engine)
-
-
-def _register_commands() -> None:
-    from tui.cli import demo, people, plan, quorum, serve
-
-    for module in (demo, people, serve, quorum, plan):
-        module.register(cli)
-
-
-_register_commands()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -39,6 +39,9 @@ from roster.quorum.policy import DEFAULT_POLICY, EscalationPolicy
 from roster.quorum.replies import ParsedReply, ReplyKind, parse_reply
 from roster.quorum.store import add_event, first_name, lock_request, queue_message, request_party
 from roster.timeutil import ensure_aware, utcnow
+
+
+LATE_REPLY_WINDOW = timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,10 @@ def _act(
         if parsed.kind is ReplyKind.OPT_IN:
             return ReplyOutcome("opted back in to SMS")
     if invitation is None:
-        invitation = _target(session, person, parsed.code)
+        invitation = _target(session, person, parsed.code, at)
+        if invitation is None and parsed.code is not None:  # a code that matches nothing: help, as if unreadable
+            invitation = _target(session, person, None, at)
+            parsed = ParsedReply(ReplyKind.UNKNOWN)
     if invitation is None:
         return ReplyOutcome("no open invitation for this sender", understood=parsed.is_answer)
     request = lock_request(session, invitation.request_id)
@@ -170,17 +176,23 @@ def _act(
     return _answer(session, person, parsed, invitation, request, at, policy)
 
 
-def _target(session: Session, person: Person, code: str | None) -> Invitation | None:
-    """The invitation a reply is about: by code, else the most recent open one, else the most recent."""
+def _target(session: Session, person: Person, code: str | None, at: datetime) -> Invitation | None:
+    """The invitation a reply is about: by code, else the most recent open one, else a recent closed one."""
     query = (
-        select(Invitation)
+        select(Invitation, QuorumRequest.state)
         .join(QuorumRequest, QuorumRequest.id == Invitation.request_id)
         .where(Invitation.person_id == person.id)
         .order_by((QuorumRequest.state == RequestState.OPEN.value).desc(), Invitation.created_at.desc(), Invitation.id.desc())
     )
     if code is not None:
         query = query.where(Invitation.code == code)
-    return session.exec(query.limit(1)).first()
+    found = session.exec(query.limit(1)).first()
+    if found is None:
+        return None
+    invitation, state = found
+    if state != RequestState.OPEN.value and invitation.created_at < at - LATE_REPLY_WINDOW:
+        return None  # an answer to something long closed is not about it
+    return invitation
 
 
 def _answer(
@@ -259,9 +271,7 @@ def _help(
 
 
 def _opt_out(session: Session, person: Person, at: datetime) -> ReplyOutcome:
-    """STOP: no more SMS; waiting invitations count as declined."""
-    person.sms_opt_out = True
-    session.add(person)
+    """STOP: no more SMS; waiting invitations count as declined (requests locked first, as everywhere)."""
     waiting = session.exec(
         select(Invitation)
         .join(QuorumRequest, QuorumRequest.id == Invitation.request_id)
@@ -271,8 +281,14 @@ def _opt_out(session: Session, person: Person, at: datetime) -> ReplyOutcome:
             Invitation.state.in_([s.value for s in PENDING_STATES]),
         )
     ).all()
+    for request_id in sorted({i.request_id for i in waiting}):
+        lock_request(session, request_id)
+    person.sms_opt_out = True
+    session.add(person)
     for invitation in waiting:
-        lock_request(session, invitation.request_id)
+        session.refresh(invitation)
+        if invitation.state not in {s.value for s in PENDING_STATES}:
+            continue
         invitation.state = InvitationState.DECLINED.value
         invitation.answered_at = at
         invitation.error_text = "opted out of SMS (STOP)"

@@ -221,3 +221,15 @@ def test_conference_and_next_step_after_forming(roster, team, session):
         queue_conference(session, request.id)
     saved = save_next_step(session, request.id, "Sam rings C-1042's school at 3pm", now=NOW + timedelta(minutes=20))
     assert saved.next_step == "Sam rings C-1042's school at 3pm" and saved.closed_at == NOW + timedelta(minutes=20)
+
+
+def test_a_wrong_code_gets_help_and_old_closed_requests_are_not_answered(roster, team, session):
+    request = create_request(session, team[0].id, need=1, now=NOW)
+    roster.send_all()
+    wrong = reply(roster, "Alex Green", "1 9")
+    assert not wrong.understood and wrong.reply_text and wrong.invitation_id is not None
+    assert states(session, request)["Alex Green"] == "sent"
+    reply(roster, "Bea Hart", "1")
+    late = record_sms_reply(session, from_phone=roster.phone("Alex Green"), body="1", provider_sid="SMnextday",
+                            received_at=NOW + timedelta(days=1))
+    assert late.outcome == "no open invitation for this sender" and late.reply_text is None

@@ -156,7 +156,7 @@ def test_bad_database_url_is_one_error_line(tmp_path):
     not_a_database.write_text("shopping list\n" * 100)
     cases = {
         "nonsense://somewhere": "unsupported database 'nonsense'",
-        "not a url": "is not a database URL",
+        "not a url": "the database URL is not valid",
         "postgresql://someone:s3cret@127.0.0.1:1/nothing": "cannot open or upgrade the database",
         "sqlite:////proc/no-such-dir/diveboat.db": "cannot create the folder",
         f"sqlite:///{not_a_database}": "file is not a database",

@@ -9,6 +9,8 @@ thread, and rendered feeds are cached until the plan version (or the day) change
 from __future__ import annotations
 
 import hashlib
+import logging
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -29,6 +31,26 @@ from roster.timeutil import LONDON, UTC, local_datetime, utcnow
 
 CACHE_ENTRIES = 512
 MEDIA_TYPE = "text/calendar; charset=utf-8"
+FEED_PATH = re.compile(r"/calendar/[^/?\s]+\.ics")
+REDACTED_PATH = "/calendar/<token>.ics"
+
+
+class RedactFeedTokens(logging.Filter):
+    """Keeps feed tokens (secrets) out of access logs: ``/calendar/<token>.ics``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(FEED_PATH.sub(REDACTED_PATH, a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = FEED_PATH.sub(REDACTED_PATH, record.msg)
+        return True
+
+
+def redact_access_log(logger_name: str = "uvicorn.access") -> None:
+    """Install :class:`RedactFeedTokens` on the server's access log (once)."""
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(f, RedactFeedTokens) for f in logger.filters):
+        logger.addFilter(RedactFeedTokens())
 
 
 @dataclass(frozen=True)
@@ -117,6 +139,7 @@ def calendar_router(clock: Callable[[], datetime] = utcnow) -> APIRouter:
     (if set) the current time."""
     router = APIRouter()
     cache = FeedCache()
+    redact_access_log()
 
     @router.get("/calendar/{token}.ics", include_in_schema=False)
     async def calendar_feed(token: str, request: Request) -> Response:

@@ -160,3 +160,13 @@ def test_a_real_server_keeps_answering_while_feeds_render(session, planned, engi
             assert [r.status_code for r in responses] == [200] * 4
             assert len({r.headers["etag"] for r in responses}) == 1
             assert http.get("/calendar/nope.ics").status_code == 404
+
+
+def test_feed_tokens_never_reach_the_access_log(engine):
+    import logging
+
+    create_server(Settings(), engine)
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "GET", "/calendar/s3cr3t-T0ken_x.ics", "1.1", 200), None)
+    assert all(f.filter(record) for f in logging.getLogger("uvicorn.access").filters)
+    assert "s3cr3t" not in record.getMessage() and "/calendar/<token>.ics" in record.getMessage()

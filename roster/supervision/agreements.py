@@ -23,7 +23,7 @@ from roster.supervision.models import (
     SupervisionGroupMember,
 )
 from roster.supervision.rules import Frequency
-from roster.supervision.state import touch_plan
+from roster.supervision.state import plan_state, touch_plan
 from roster.timeutil import LONDON, ensure_aware, utcnow
 
 GROUP_FREQUENCIES = {
@@ -122,6 +122,7 @@ def default_agreements(session: Session, *, starts_on: date, now: datetime | Non
     morning/afternoon so their sessions do not all fall at once. Caller commits.
     """
     now = ensure_aware(now or utcnow())
+    plan_state(session, lock=True)  # two runs at once must not both create them (PostgreSQL)
     line_kinds = [AgreementKind.ONE_TO_ONE.value, AgreementKind.CASELOAD.value]
     covered = set(  # ended agreements count too: they are not recreated
         session.exec(select(SupervisionAgreement.supervisee_id).where(SupervisionAgreement.kind.in_(line_kinds)))

@@ -29,7 +29,7 @@ GROUPS = (
     ("North team meeting", "team_meeting", "Morgan Ellis", "North Outreach", 0, time(9), 60, "Dock Street, Room 3"),
     ("South team meeting", "team_meeting", "Priya Shah", "South Outreach", 1, time(9), 60, "Market Hall, Room 1"),
 )
-THINK_FAMILY = ("Think Family consultation", "Dr Leah Goldberg", 1, time(11), 90, "Family Centre")
+THINK_FAMILY = ("All lead professionals", "Dr Leah Goldberg", 1, time(11), 90, "Family Centre")
 CLINICAL = (("Dr Owen Price", "Alex Rivera"), ("Dr Owen Price", "Casey Lloyd"), ("Dr Tom Abara", "Drew Kowalski"))
 UNREVIEWED_WORKER, UNREVIEWED_CASE = "Jamie Patel", "C-1051"
 QUEUES = {"North reflective group": ("C-1042", "C-1047"), "South reflective group": ("C-2014", "C-2023")}

@@ -265,3 +265,33 @@ def test_an_unavoidable_gap_is_booked_as_soon_as_possible_and_reported(session, 
         date(2027, 3, 1),  # the first Monday back: late, and reported
     ]
     assert result.late == ["Supervision: Morgan / Sam on 2027-03-01: no free day within every 2 weeks"]
+
+
+def test_two_planners_at_once_book_each_session_once(session, make_person, new_session):
+    import threading
+
+    from roster.supervision.agreements import default_agreements
+
+    manager = make_person("Morgan Ellis", role="manager")
+    for index in range(6):
+        make_person(f"Worker {index}", line_manager_id=manager.id)
+    errors = []
+
+    def run() -> None:
+        try:
+            with new_session() as own:
+                default_agreements(own, starts_on=date(2027, 1, 4), now=NOW)
+                plan_year(own, 2027, now=NOW)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert len(session.exec(select(SupervisionAgreement)).all()) == 6
+    rows = session.exec(select(SupervisionSession)).all()
+    assert len({(r.agreement_id, r.starts_at) for r in rows}) == len(rows) > 6 * 12

@@ -18,7 +18,7 @@ def test_postgres_urls_use_the_psycopg3_driver():
     ("url", "message"),
     [
         ("mysql://u@h/db", "unsupported database 'mysql'"),
-        ("not a url", "is not a database URL"),
+        ("not a url", "the database URL is not valid"),
         ("sqlite:////proc/no-such-dir/x.db", "cannot create the folder /proc/no-such-dir"),
     ],
 )

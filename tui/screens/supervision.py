@@ -87,6 +87,7 @@ class SupervisionScreen(Screen):
         self.view: YearView | None = None
         self.subjects: list[tuple[str, str]] = []
         self.proposals: dict[int, Proposal] = {}
+        self._shown_once = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -144,7 +145,8 @@ class SupervisionScreen(Screen):
         self.query_one(YearGrid).show(self.year, plan.sessions, self.view.holidays, self.today)
         table = self.query_one(SessionTable)
         table.show(self.next_sessions())
-        if self.focused is None:
+        if not self._shown_once:
+            self._shown_once = True
             table.focus()
         self._show_detail(table.selected_session_id)
         occurring = sum(1 for s in plan.sessions if s.occurring)

@@ -11,7 +11,7 @@ from datetime import date, datetime, time
 
 from sqlmodel import Session, select
 
-from roster.models import Person, Role
+from roster.models import Person, Role, TeamMembership
 from roster.supervision.models import (
     DEFAULT_DURATION_MINUTES,
     DEFAULT_START,
@@ -110,9 +110,11 @@ def create_group(
     return group
 
 
-def default_agreements(session: Session, *, starts_on: date, now: datetime | None = None) -> list[SupervisionAgreement]:
-    """One-to-one agreements with line managers, for people who never had a one-to-one
-    or caseload agreement.
+def default_agreements(
+    session: Session, *, starts_on: date, now: datetime | None = None, team_id: int | None = None
+) -> list[SupervisionAgreement]:
+    """One-to-one agreements with line managers, for people (of ``team_id``, if given)
+    who never had a one-to-one or caseload agreement.
 
     "Front-line practitioners will receive caseload supervision from their line manager
     at least 4 weekly (fortnightly for ASYEs in first six months)". Only keyworkers and
@@ -129,6 +131,9 @@ def default_agreements(session: Session, *, starts_on: date, now: datetime | Non
     )
     people = list(session.exec(select(Person).where(Person.active.is_(True)).order_by(Person.name)))
     staff = [p for p in people if p.role in DEFAULT_ROLES]
+    if team_id is not None:
+        members = set(session.exec(select(TeamMembership.person_id).where(TeamMembership.team_id == team_id)))
+        staff = [p for p in staff if p.id in members]
     by_id = {p.id: p for p in people}
     used: dict[int, int] = {}
     for agreement in session.exec(select(SupervisionAgreement).where(SupervisionAgreement.active.is_(True))):

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from roster.models import Case, Person, Team, TeamMembership
 from roster.supervision.agreements import create_agreement, create_group, default_agreements
-from roster.supervision.changes import cancel, mark_held, postpone, record_written
+from roster.supervision.changes import cancel, mark_held, postpone
 from roster.supervision.groups import queue_case
 from roster.supervision.models import CaseReview, SupervisionAgreement, SupervisionGroup, SupervisionSession
 from roster.supervision.planner import YearPlanner

@@ -25,7 +25,6 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
-from sqlmodel import Session
 
 from notify.feeds import FeedCache, load_feed
 from roster.db import session_factory
@@ -34,7 +33,7 @@ from roster.supervision.changes import postpone
 from roster.supervision.models import SupervisionAgreement, SupervisionGroup, SupervisionGroupMember, SupervisionSession
 from roster.supervision.planner import plan_year
 from roster.supervision.tokens import FeedSubject, issue_token
-from roster.timeutil import UTC, local_datetime
+from roster.timeutil import local_datetime
 from tests.bench.databases import analyse, backends, fresh_engine
 from tests.bench.figures import Figure, median_seconds, ms
 from tests.bench.options import Options

@@ -1,13 +1,13 @@
 """Postpone, cancel, rebook within five working days, mark held, records, case reviews."""
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from sqlmodel import select
 
 from roster.models import Case, CaseInvolvement
 from roster.supervision.agreements import SupervisionError, create_group
-from roster.supervision.changes import cancel, mark_held, postpone, propose_rebooking, rebook, record_written
+from roster.supervision.changes import cancel, mark_held, postpone, rebook, record_written
 from roster.supervision.groups import queue_case, waiting_items
 from roster.supervision.models import CaseReview, SupervisionSession
 from roster.supervision.planner import plan_year

@@ -1,7 +1,7 @@
 """``GET /calendar/<token>.ics``: tokens, 404s that leak nothing, ETag/304, caching."""
 
 import threading
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from email.utils import format_datetime
 
 import httpx

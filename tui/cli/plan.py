@@ -79,7 +79,8 @@ def generate(obj: CliContext, year: int, team_name: str | None, region: str | No
             except ValueError as error:
                 raise UserError(str(error)) from None
         team = team_named(session, team_name) if team_name else None
-        created = default_agreements(session, starts_on=now.astimezone(LONDON).date(), now=now)
+        created = default_agreements(session, starts_on=now.astimezone(LONDON).date(), now=now,
+                                     team_id=team.id if team else None)
         planner = YearPlanner(session, year, now=now, team_id=team.id if team else None)
         if not planner.series:
             session.rollback()

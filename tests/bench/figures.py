@@ -7,6 +7,7 @@ A figure prints as ``name: value unit (limit: value, ratio: r, target: t)`` and,
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -56,6 +57,8 @@ def number(value: float | None) -> str:
     """Three significant figures, no exponent for the sizes we print."""
     if value is None:
         return "none"
+    if math.isnan(value) or math.isinf(value):
+        return str(value)
     if value == int(value) and abs(value) < 1e7:
         return str(int(value))
     magnitude = abs(value)
@@ -69,7 +72,10 @@ def number(value: float | None) -> str:
 
 
 def rounded(value: float | None) -> float | None:
-    return None if value is None else float(f"{value:.4g}")
+    """Four significant figures; None (JSON null) for no value or a value that is not a number."""
+    if value is None or math.isnan(value) or math.isinf(value):
+        return None
+    return float(f"{value:.4g}")
 
 
 def median_seconds(action: Callable[[], object], repeats: int, *, warmup: int = 1) -> float:

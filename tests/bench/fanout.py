@@ -1,0 +1,88 @@
+"""``fanout.``: one quorum inviting 50 people through the real twilio client, 200 ms per request.
+
+The fake Twilio (``python -m tests.fake_twilio``, its own process) answers each API
+request after 200 ms. A request for 12 peers invites 13 at once; a second wave chosen
+by the same ranking (``next_candidates`` + ``invite``) brings it to 50 queued
+invitations. Timed from the start of one ``deliver_pending`` pass: ``handed_over``, until
+Twilio has answered all 50 API requests (the last answer, seen by wrapping the send
+function), and ``pass``, until the pass returns with every result recorded in the
+database. Limit: one request's latency (200 ms), which a fully concurrent fan-out
+approaches; target 1.5x. Measured with the product's concurrency bound
+(``DEFAULT_CONCURRENCY``) and, for comparison, with 50 requests in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+from sqlmodel import select
+
+from notify import dispatch
+from notify.dispatch import DEFAULT_CONCURRENCY, deliver_pending, deliver_pending_async
+from notify.twilio_client import make_client
+from roster.db import session_factory
+from roster.models import Person
+from roster.quorum.candidates import next_candidates
+from roster.quorum.invite import invite
+from roster.quorum.lifecycle import create_request
+from roster.quorum.store import queue_message
+from tests.bench.databases import fresh_engine
+from tests.bench.figures import Figure
+from tests.bench.options import Options
+from tests.bench.quorum_fanout import fake_twilio_process, twilio_settings
+from tests.notify.helpers import Clock, add_team
+
+LATENCY = 0.2
+INVITED = 50
+NEED = 12
+TARGET = 1.5
+
+
+def run(options: Options) -> Iterator[Figure]:
+    for backend in options.backends:
+        for concurrency in dict.fromkeys((DEFAULT_CONCURRENCY, INVITED)):
+            handed_over, whole_pass = fan_out(backend, concurrency)
+            for name, seconds in (("handed_over", handed_over), ("pass", whole_pass)):
+                yield Figure(f"fanout.{INVITED}_invitations.{name}.concurrency_{concurrency}.{backend}", seconds, "s",
+                             limit=LATENCY, target=TARGET)
+
+
+def fan_out(backend: str, concurrency: int) -> tuple[float, float]:
+    """Seconds for one delivery pass to hand one quorum's 50 invitations to the fake Twilio,
+    and for the whole pass (results recorded)."""
+    with fresh_engine(backend) as (url, engine), fake_twilio_process(LATENCY) as fake:
+        new_session = session_factory(engine)
+        clock = Clock()
+        settings = twilio_settings(url, fake)
+        with new_session() as session:  # warm-up: the first send imports the twilio REST modules
+            queue_message(session, to_phone="+447700900999", body="warm-up", request_id=None, now=clock())
+            session.commit()
+        deliver_pending(settings, new_session, now=clock())
+        with new_session() as session:
+            add_team(session, clock(), names=[f"Worker {n:03d}" for n in range(INVITED + 5)])
+            requester = session.exec(select(Person).order_by(Person.id).limit(1)).one()
+            request = create_request(session, requester.id, need=NEED, now=clock())
+            wider = next_candidates(session, request, clock(), size=INVITED - NEED - 1)
+            invite(session, request, wider, wave=2, now=clock())
+            session.commit()
+        answered: list[float] = []
+        send = dispatch._send
+
+        async def timed_send(*args, **kwargs):
+            sid = await send(*args, **kwargs)
+            answered.append(time.perf_counter())
+            return sid
+
+        dispatch._send = timed_send
+        try:
+            started = time.perf_counter()
+            report = asyncio.run(deliver_pending_async(settings, new_session, now=clock(), concurrency=concurrency))
+            seconds = time.perf_counter() - started
+        finally:
+            dispatch._send = send
+        listed = make_client(settings).messages.list(from_=fake["number"], page_size=1000)
+        if report.sent != INVITED or len(listed) != INVITED + 1:
+            raise RuntimeError(f"expected {INVITED} invitations sent, got {report} and {len(listed) - 1} at Twilio")
+        return max(answered) - started, seconds

@@ -1,0 +1,166 @@
+"""``replies.``: signed SMS webhooks at a steady 200 per second into ``diveboat serve``.
+
+Open loop: request ``i`` is sent at ``start + i / 200`` s whether or not earlier ones
+were answered, and its latency is counted from that scheduled moment (a server that
+falls behind shows it). The same signed requests go, in the same run, to a bare ASGI
+endpoint under uvicorn that reads the body and answers empty TwiML: the limit. SQLite
+runs one ``diveboat serve``; PostgreSQL runs two (two workers, requests alternating),
+both also running the escalation clock and sending texts to the fake Twilio.
+
+The replies come from the invitees of open requests (13 each): joins, declines, late
+answers after a quorum formed, and 5% re-deliveries of an earlier MessageSid (Twilio
+retries). Afterwards every distinct MessageSid must be stored exactly once: none lost,
+none counted twice. Answers other than 200 are counted (a 500 is a reply Twilio will
+not re-send). Target: p99 within 5x the bare endpoint's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+
+import aiohttp
+import httpx
+from sqlmodel import select
+from twilio.request_validator import RequestValidator
+
+from notify.dispatch import deliver_pending
+from roster.db import session_factory
+from roster.models import Person
+from roster.quorum.lifecycle import create_request
+from roster.quorum.models import InboundMessage, Invitation
+from tests.bench.databases import fresh_engine
+from tests.bench.figures import Figure, ms, percentile
+from tests.bench.options import Options
+from tests.bench.quorum_fanout import fake_twilio_process, twilio_settings
+from tests.bench.replies import diveboat_serve, free_port
+from tests.notify.helpers import Clock, add_team
+
+RATE = 200
+NEED = 12
+REQUESTS = 30
+RETRY_EVERY = 20  # every 20th request re-delivers an earlier MessageSid
+P99_TARGET = 5.0
+BARE_APP = """
+import sys, uvicorn
+BODY = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
+async def app(scope, receive, send):
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/xml")]})
+    await send({"type": "http.response.body", "body": BODY})
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", lifespan="off", access_log=False)
+"""
+
+
+def run(options: Options) -> Iterator[Figure]:
+    seconds = options.pick(30, 5)
+    for backend in options.backends:
+        servers = 1 if backend == "sqlite" else 2
+        result = measure(backend, servers, RATE * seconds)
+        name = f"replies.{RATE}_per_s.{servers}_server{'s' if servers > 1 else ''}"
+        yield Figure(f"{name}.bare_endpoint.p50.{backend}", ms(result["bare_p50"]), "ms")
+        yield Figure(f"{name}.bare_endpoint.p99.{backend}", ms(result["bare_p99"]), "ms")
+        yield Figure(f"{name}.p50.{backend}", ms(result["p50"]), "ms", limit=ms(result["bare_p50"]))
+        yield Figure(f"{name}.p99.{backend}", ms(result["p99"]), "ms", limit=ms(result["bare_p99"]), target=P99_TARGET)
+        yield Figure(f"{name}.throughput.{backend}", result["throughput"], "per s", limit=RATE)
+        yield Figure(f"{name}.error_answers.{backend}", result["errors"], "replies")
+        yield Figure(f"{name}.lost_or_double_counted.{backend}", result["wrong"], "replies")
+
+
+def measure(backend: str, servers: int, total: int) -> dict:
+    with fresh_engine(backend) as (url, engine), fake_twilio_process() as fake:
+        new_session = session_factory(engine)
+        clock = Clock()
+        with new_session() as session:
+            add_team(session, clock(), names=[f"Worker {n:03d}" for n in range(REQUESTS * (NEED + 2))])
+            for requester in list(session.exec(select(Person).order_by(Person.id).limit(REQUESTS))):
+                create_request(session, requester.id, need=NEED, now=clock())
+            invitees = list(session.exec(select(Person.phone).join(Invitation, Invitation.person_id == Person.id)))
+        deliver_pending(twilio_settings(url, fake), new_session, now=clock())
+        replies = _replies(fake, invitees, total)
+        with bare_endpoint() as bare:
+            bare_latencies, _ = asyncio.run(steady(bare, fake["auth_token"], replies, lambda i: bare[0]))
+        with ExitStack() as stack:
+            bases = [stack.enter_context(diveboat_serve(url, fake)) for _ in range(servers)]
+            urls = [f"{base}/twilio/sms" for base in bases]
+            started = time.perf_counter()
+            latencies, errors = asyncio.run(steady(urls, fake["auth_token"], replies, lambda i: urls[i % len(urls)]))
+            elapsed = time.perf_counter() - started
+        with new_session() as session:
+            stored = list(session.exec(select(InboundMessage.provider_sid)))
+        sent = {params["MessageSid"] for params in replies}
+        wrong = len(sent.symmetric_difference(stored)) + (len(stored) - len(set(stored)))
+        return {
+            "bare_p50": percentile(bare_latencies, 0.5), "bare_p99": percentile(bare_latencies, 0.99),
+            "p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99),
+            "throughput": len(latencies) / elapsed, "wrong": wrong, "errors": len(errors),
+        }
+
+
+def _replies(fake: dict, invitees: list[str], total: int) -> list[dict[str, str]]:
+    replies = []
+    for n in range(total):
+        phone = invitees[n % len(invitees)]
+        body = ("1", "2", "1", "1 thanks")[(n // len(invitees)) % 4]
+        sid = f"SM{(n - 7 if n % RETRY_EVERY == RETRY_EVERY - 1 else n):032x}"
+        replies.append({"AccountSid": fake["account_sid"], "Body": body, "From": phone, "MessageSid": sid,
+                        "To": fake["number"]})
+    return replies
+
+
+@contextmanager
+def bare_endpoint() -> Iterator[list[str]]:
+    """A do-nothing ASGI app under uvicorn in its own process; yields [its URL]."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", BARE_APP, str(port)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, env=dict(os.environ))
+    url = f"http://127.0.0.1:{port}/twilio/sms"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.post(url, timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("the bare endpoint did not start") from None
+                time.sleep(0.1)
+        yield [url]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+async def steady(urls: list[str], token: str, replies: list[dict[str, str]], url_for) -> tuple[list[float], list[int]]:
+    """POST ``replies`` at ``RATE`` per second (open loop, aiohttp: lighter than httpx, so the
+    client keeps the pace); returns the latencies of 200 answers, counted from each request's
+    scheduled moment, and the status codes of the others."""
+    validator = RequestValidator(token)
+    signed = [(url_for(n), params, validator.compute_signature(url_for(n), params)) for n, params in enumerate(replies)]
+    latencies: list[float] = []
+    errors: list[int] = []
+    connector = aiohttp.TCPConnector(limit=256)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as client:
+
+        async def post(url: str, params: dict[str, str], signature: str, due: float) -> None:
+            async with client.post(url, data=params, headers={"X-Twilio-Signature": signature}) as response:
+                await response.read()
+                if response.status == 200:
+                    latencies.append(time.perf_counter() - due)
+                else:
+                    errors.append(response.status)
+
+        start = time.perf_counter() + 0.2
+        tasks = []
+        for n, (url, params, signature) in enumerate(signed):
+            due = start + n / RATE
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            tasks.append(asyncio.create_task(post(url, params, signature, due)))
+        await asyncio.gather(*tasks)
+    return latencies, errors

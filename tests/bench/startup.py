@@ -1,0 +1,118 @@
+"""``startup.``: first paint of the roster board with 2,000 people vs an empty Textual app.
+
+Measured the way a coordinator meets it: ``diveboat --db URL`` is started in a real
+pseudo-terminal (120x40) and timed from process start until the screen it writes shows
+the loaded board (its status line, "N reachable now", which appears once the board's
+rows are in the table). The limit is the same measurement, in the same run and turn by
+turn, for a Textual app holding one label: Python start-up, Textual import and first
+frame, which no dashboard can beat. Both include interpreter start; the board also
+includes opening and upgrading the database and loading 2,000 people.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+from tests.bench.databases import analyse, fresh_engine
+from tests.bench.figures import Figure
+from tests.bench.options import Options
+from tests.bench.population import populate
+
+PEOPLE = 2_000
+TARGET = 2.0
+COLUMNS, ROWS = 120, 40
+TIMEOUT = 120.0
+EMPTY_APP = (
+    "from textual.app import App\n"
+    "from textual.widgets import Label\n"
+    "class Empty(App):\n"
+    "    def compose(self):\n"
+    "        yield Label('ready to paint')\n"
+    "Empty().run()\n"
+)
+BOARD_MARKER = b"reachable now"
+EMPTY_MARKER = b"ready to paint"
+
+
+def run(options: Options) -> Iterator[Figure]:
+    repeats = options.pick(7, 3)
+    for backend in options.backends:
+        with fresh_engine(backend) as (url, engine):
+            populate(engine, PEOPLE)
+            analyse(engine)
+            board_command = [sys.executable, "-c", "from tui.cli import main; main()", "--db", url]
+            empty_command = [sys.executable, "-c", EMPTY_APP]
+            first_paint(empty_command, EMPTY_MARKER)  # warm the file cache for both
+            first_paint(board_command, BOARD_MARKER)
+            empty, board = [], []
+            for _ in range(repeats):
+                empty.append(first_paint(empty_command, EMPTY_MARKER))
+                board.append(first_paint(board_command, BOARD_MARKER))
+        empty_s, board_s = statistics.median(empty), statistics.median(board)
+        yield Figure(f"startup.empty_app.{backend}", empty_s, "s")
+        yield Figure(f"startup.board_{PEOPLE}_people.{backend}", board_s, "s", limit=empty_s, target=TARGET)
+
+
+def first_paint(command: list[str], marker: bytes) -> float:
+    """Seconds from starting ``command`` in a pseudo-terminal until ``marker`` is on screen."""
+    controller, terminal = pty.openpty()
+    _set_size(terminal)
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(COLUMNS), "LINES": str(ROWS)}
+    env.pop("TEXTUAL", None)
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdin=terminal, stdout=terminal, stderr=terminal, env=env,
+                               start_new_session=True, close_fds=True)
+    os.close(terminal)
+    seen = b""
+    try:
+        while marker not in seen:
+            if time.perf_counter() - started > TIMEOUT:
+                raise RuntimeError(f"no first paint within {TIMEOUT:.0f} s: {seen[-400:]!r}")
+            ready, _, _ = select.select([controller], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(controller, 65536)
+                except OSError:  # the process ended
+                    chunk = b""
+                if not chunk:
+                    raise RuntimeError(f"{command[-1]!r} ended before painting: {seen[-400:]!r}")
+                seen = seen[-len(marker):] + chunk if len(seen) > 1 << 20 else seen + chunk
+        return time.perf_counter() - started
+    finally:
+        _stop(process, controller)
+
+
+def _set_size(terminal: int) -> None:
+    import fcntl
+    import struct
+    import termios
+
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
+
+
+def _stop(process: subprocess.Popen, controller: int) -> None:
+    """Quit with ctrl+q as a user would; end the process group if it lingers."""
+    try:
+        os.write(controller, b"\x11")
+    except OSError:
+        pass
+    deadline = time.monotonic() + 10
+    while process.poll() is None and time.monotonic() < deadline:
+        ready, _, _ = select.select([controller], [], [], 0.1)
+        if ready:
+            try:
+                os.read(controller, 65536)
+            except OSError:
+                break
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+    os.close(controller)

@@ -1,0 +1,136 @@
+"""``time_to_quorum.``: our escalation policy vs inviting everyone at once vs a call tree.
+
+The simulation (:mod:`tests.bench.quorum_sim`, where the behaviour model is stated)
+drives the real ``create_request`` / ``advance`` / ``record_sms_reply`` code on a
+simulated clock. For 2- and 3-person quorums it reports the median and 90th percentile
+time to form (a request not formed by its 20-minute deadline counts as 20 minutes) and
+the messages sent per quorum, for:
+
+- ``policy``: the product's default escalation policy;
+- ``everyone``: the same code with a first wave of all 40 people (the fastest possible);
+- ``call_tree``: a coordinator phoning one person at a time (calls per quorum).
+
+Targets: the policy's median within 1.3x of inviting everyone, with at most half its
+messages. In full mode a sweep of policies (first-wave size and wave interval) draws
+the trade-off curve to ``tests/bench/tradeoff.png``.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+
+from roster.db import session_factory
+from roster.quorum.policy import DEFAULT_POLICY, EscalationPolicy
+from tests.bench.databases import fresh_engine
+from tests.bench.figures import Figure, percentile
+from tests.bench.options import Options
+from tests.bench.quorum_sim import PEOPLE, Outcome, call_tree, populate, simulate_policy
+
+SEED = 2027
+NEEDS = (2, 3)
+MEDIAN_TARGET = 1.3
+MESSAGES_TARGET = 0.5
+PLOT = Path(__file__).with_name("tradeoff.png")
+EVERYONE = replace(DEFAULT_POLICY, extra_per_wave=PEOPLE)
+SWEEP = [(extra, minutes) for minutes in (1.5, 3.0) for extra in (0, 1, 2, 4)] + [(1, 2.0), (2, 2.0), (1, 5.0)]
+
+
+@dataclass(frozen=True)
+class Summary:
+    median: float
+    p90: float
+    messages: float
+    formed: float
+
+
+def summarise(outcomes: list[Outcome], deadline_minutes: float) -> Summary:
+    minutes = [o.minutes if o.minutes is not None else deadline_minutes for o in outcomes]
+    return Summary(
+        median=statistics.median(minutes),
+        p90=percentile(minutes, 0.9),
+        messages=statistics.mean(o.messages for o in outcomes),
+        formed=sum(o.minutes is not None for o in outcomes) / len(outcomes),
+    )
+
+
+def swept(extra: int, minutes: float) -> EscalationPolicy:
+    interval = timedelta(minutes=minutes)
+    return replace(DEFAULT_POLICY, extra_per_wave=extra, wave_interval=interval, voice_after=interval)
+
+
+def run(options: Options) -> Iterator[Figure]:
+    runs = options.pick(100, 20)
+    curve: dict[int, dict[str, tuple[Summary, str]]] = {need: {} for need in NEEDS}
+    for backend in options.backends:
+        primary = backend == options.backends[0]
+        for need in NEEDS:
+            deadline = DEFAULT_POLICY.deadline_minutes
+            ours = summarise(_simulate(backend, DEFAULT_POLICY, need, runs), deadline)
+            everyone = summarise(_simulate(backend, EVERYONE, need, runs), deadline)
+            tree = summarise(call_tree(need, runs, SEED, deadline), deadline)
+            prefix = f"time_to_quorum.need_{need}"
+            yield from _figures(f"{prefix}.policy", backend, ours, everyone, targets=True)
+            yield from _figures(f"{prefix}.everyone", backend, everyone, None)
+            yield from _figures(f"{prefix}.call_tree", backend, tree, everyone)
+            if primary and not options.quick:
+                curve[need].update({"policy": (ours, "default"), "everyone": (everyone, "everyone"),
+                                    "call tree": (tree, "call tree")})
+                for extra, minutes in SWEEP:
+                    policy = swept(extra, minutes)
+                    if policy != DEFAULT_POLICY:
+                        summary = summarise(_simulate(backend, policy, need, runs), deadline)
+                        curve[need][f"+{extra}/{minutes:g}"] = (summary, "sweep")
+    if not options.quick:
+        draw(curve, runs)
+
+
+def _simulate(backend: str, policy: EscalationPolicy, need: int, runs: int) -> list[Outcome]:
+    with fresh_engine(backend) as (_, engine):
+        requester_id, index_of = populate(engine)
+        return simulate_policy(session_factory(engine), requester_id, index_of, policy=policy, need=need, runs=runs,
+                               seed=SEED)
+
+
+def _figures(prefix: str, backend: str, summary: Summary, baseline: Summary | None, *, targets: bool = False):
+    limit = baseline is not None
+    yield Figure(f"{prefix}.median.{backend}", summary.median, "min",
+                 limit=baseline.median if limit else None, target=MEDIAN_TARGET if targets else None)
+    yield Figure(f"{prefix}.p90.{backend}", summary.p90, "min", limit=baseline.p90 if limit else None)
+    yield Figure(f"{prefix}.messages.{backend}", summary.messages, "messages",
+                 limit=baseline.messages if limit else None, target=MESSAGES_TARGET if targets else None)
+    yield Figure(f"{prefix}.formed.{backend}", summary.formed, "share")
+
+
+def draw(curve: dict[int, dict[str, tuple[Summary, str]]], runs: int) -> None:
+    """Median time to quorum against messages per quorum, one panel per quorum size."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, axes = pyplot.subplots(1, len(curve), figsize=(10, 4.2), sharey=True)
+    styles = {"sweep": ("o", "tab:blue"), "default": ("*", "tab:red"), "everyone": ("s", "tab:green"),
+              "call tree": ("^", "tab:purple")}
+    for axis, (need, points) in zip(axes, curve.items()):
+        sweep = sorted((s.messages, s.median) for s, kind in points.values() if kind in ("sweep", "default"))
+        axis.plot([x for x, _ in sweep], [y for _, y in sweep], color="tab:blue", alpha=0.3, linewidth=1)
+        for label, (summary, kind) in points.items():
+            marker, colour = styles[kind]
+            axis.scatter(summary.messages, summary.median, marker=marker, color=colour, s=90 if kind != "sweep" else 30,
+                         zorder=3, label=None if kind == "sweep" else label)
+            axis.annotate(label, (summary.messages, summary.median), textcoords="offset points", xytext=(4, 4),
+                          fontsize=7)
+        axis.set_title(f"{need}-person quorum ({runs} simulated requests each)")
+        axis.set_xlabel("messages per quorum (SMS + calls)")
+        axis.grid(alpha=0.3)
+    axes[0].set_ylabel("median minutes to form")
+    axes[0].legend(loc="upper right", fontsize=8)
+    figure.suptitle("Escalation trade-off: '+extra/minutes' = first wave need+extra, next wave and calls after minutes",
+                    fontsize=9)
+    figure.tight_layout()
+    figure.savefig(PLOT, dpi=110)
+    pyplot.close(figure)

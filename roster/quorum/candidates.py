@@ -24,7 +24,7 @@ from roster.models import Person, PersonSkill, Role
 from roster.quorum.candidate_sql import REACHABLE, ranked_query, roster_query, week_start
 from roster.quorum.models import QuorumRequest
 from roster.quorum.policy import DEFAULT_POLICY, EscalationPolicy
-from roster.quorum.store import first_name
+from roster.quorum.store import first_name, lock_wave_choice
 from roster.timeutil import LONDON, ensure_aware
 
 ROLE_LABELS = {
@@ -155,8 +155,11 @@ def next_candidates(
 
     The same rules and order as :func:`candidates_for`, worked out and limited in
     SQL, so choosing a wave reads a handful of rows whatever the size of the roster.
+    Takes the wave-choice lock (see :func:`store.lock_wave_choice`): the caller
+    invites from the result and commits, and only then may another wave be chosen.
     """
     now = ensure_aware(now)
+    lock_wave_choice(session)
     wanted = [s.strip().casefold() for s in request.skill_list]
     query = ranked_query(request.requester_id, request.case_id, request.id, now, policy, wanted)
     rows = list(session.exec(query.limit(max(0, size))))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from roster.models import Case, Person
@@ -19,6 +20,22 @@ def lock_request(session: Session, request_id: int, *, skip_locked: bool = False
     """
     query = select(QuorumRequest).where(QuorumRequest.id == request_id).with_for_update(skip_locked=skip_locked)
     return session.exec(query.execution_options(populate_existing=True)).first()
+
+
+#: Key of the PostgreSQL advisory lock under which waves are chosen (any fixed 64-bit number; "DiveQuor").
+WAVE_CHOICE_LOCK = 0x4469766551756F72
+
+
+def lock_wave_choice(session: Session) -> None:
+    """Choose whom to invite one transaction at a time, across all requests; held until commit.
+
+    Each request is locked on its own, so without this two processes choosing waves
+    for two requests would both rank the same free person first (neither sees the
+    other's invitations) and invite them into both. PostgreSQL takes a
+    transaction-level advisory lock; SQLite's ``BEGIN IMMEDIATE`` already serialises.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": WAVE_CHOICE_LOCK})
 
 
 def queue_message(

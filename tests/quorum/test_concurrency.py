@@ -1,4 +1,9 @@
-"""Two escalation loops (dashboard + server, or two servers) at once never queue or send twice."""
+"""Two escalation loops (dashboard + server, or two servers) at once never queue or send twice.
+
+Nor do they choose waves for different requests from the same stale picture: with
+enough people free, nobody is invited into two open requests at once (PostgreSQL
+serialises wave choice with an advisory lock; SQLite's BEGIN IMMEDIATE already does).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,8 @@ from roster.quorum import advance, claim_outbound, create_request, mark_sent
 from roster.quorum.models import Invitation, OutboundMessage, QuorumEvent
 from tests.quorum.conftest import NOW
 
-TICKS = 50  # 10-second ticks: past the 8-minute deadlines
+TICK = timedelta(seconds=30)
+TICKS = 18  # past the 8-minute deadlines
 
 
 def loop(db_url: str, worker: str, barrier: threading.Barrier, claimed: list[int], steps: list[str],
@@ -22,7 +28,7 @@ def loop(db_url: str, worker: str, barrier: threading.Barrier, claimed: list[int
     new_session = session_factory(engine)
     try:
         for tick in range(TICKS):
-            now = NOW + timedelta(seconds=10 * tick)
+            now = NOW + tick * TICK
             barrier.wait()
             with new_session() as session:
                 steps.extend(advance(session, now=now))
@@ -37,7 +43,7 @@ def loop(db_url: str, worker: str, barrier: threading.Barrier, claimed: list[int
 
 
 def test_two_escalation_loops_never_queue_or_send_anything_twice(roster, session, db_url):
-    people = roster.team(*(f"Worker{n:02d} Test" for n in range(30)))
+    people = roster.team(*(f"Worker{n:02d} Test" for n in range(60)))  # more than the 48 invitations
     requests = [create_request(session, people[i].id, need=3, deadline_minutes=8, now=NOW) for i in range(4)]
     barrier = threading.Barrier(2)
     claimed = {"one": [], "two": []}
@@ -60,6 +66,8 @@ def test_two_escalation_loops_never_queue_or_send_anything_twice(roster, session
     invitations = session.exec(select(Invitation)).all()
     invites = Counter(m.invitation_id for m in messages if m.kind == "sms" and m.invitation_id)
     assert sorted(invites) == sorted(i.id for i in invitations) and max(invites.values()) == 1
+    requests_per_person = Counter(i.person_id for i in invitations)
+    assert len(invitations) == 4 * 12 and max(requests_per_person.values()) == 1  # one open invitation per person
     for request in requests:
         events = [e.text for e in session.exec(select(QuorumEvent).where(QuorumEvent.request_id == request.id))]
         waves = {i.wave for i in invitations if i.request_id == request.id}

@@ -21,14 +21,14 @@ from tests.bench.databases import backends
 from tests.bench.figures import Figure, number
 from tests.bench.options import Options
 
-SECTIONS = {
+SECTIONS = {  # in the order
     "fanout": "tests.bench.fanout",
     "replies": "tests.bench.reply_load",
     "reply_to_screen": "tests.bench.reply_screen",
+    "time_to_quorum": "tests.bench.time_to_quorum",
     "roster": "tests.bench.roster_scale",
     "plan": "tests.bench.plan_feed",
     "startup": "tests.bench.startup",
-    "time_to_quorum": "tests.bench.time_to_quorum",
 }
 
 

@@ -1,13 +1,13 @@
 """``replies.``: signed SMS webhooks at a steady 200 per second into ``diveboat serve``.
 
-Open loop: request ``i`` is sent at ``start + i / 200`` s whether or not earlier ones
+Full mode: 30 s (quick: 3 s). Open loop: request ``i`` is sent at ``start + i / 200`` s whether or not earlier ones
 were answered, and its latency is counted from that scheduled moment (a server that
 falls behind shows it). The same signed requests go, in the same run, to a bare ASGI
 endpoint under uvicorn that reads the body and answers empty TwiML: the limit. SQLite
 runs one ``diveboat serve``; PostgreSQL runs two (two workers, requests alternating),
 both also running the escalation clock and sending texts to the fake Twilio.
 
-The replies come from the invitees of open requests (13 each): joins, declines, late
+The replies come from the invitees of 30 open requests (quick: 6; 13 invitees each): joins, declines, late
 answers after a quorum formed, and 5% re-deliveries of an earlier MessageSid (Twilio
 retries). Afterwards every distinct MessageSid must be stored exactly once: none lost,
 none counted twice. Answers other than 200 are counted (a 500 is a reply Twilio will
@@ -43,7 +43,6 @@ from tests.notify.helpers import Clock, add_team
 
 RATE = 200
 NEED = 12
-REQUESTS = 30
 RETRY_EVERY = 20  # every 20th request re-delivers an earlier MessageSid
 P99_TARGET = 5.0
 BARE_APP = """
@@ -59,10 +58,10 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", l
 
 
 def run(options: Options) -> Iterator[Figure]:
-    seconds = options.pick(30, 5)
+    seconds, requests = options.pick((30, 30), (3, 6))
     for backend in options.backends:
         servers = 1 if backend == "sqlite" else 2
-        result = measure(backend, servers, RATE * seconds)
+        result = measure(backend, servers, RATE * seconds, requests)
         name = f"replies.{RATE}_per_s.{servers}_server{'s' if servers > 1 else ''}"
         yield Figure(f"{name}.bare_endpoint.p50.{backend}", ms(result["bare_p50"]), "ms")
         yield Figure(f"{name}.bare_endpoint.p99.{backend}", ms(result["bare_p99"]), "ms")
@@ -73,13 +72,13 @@ def run(options: Options) -> Iterator[Figure]:
         yield Figure(f"{name}.lost_or_double_counted.{backend}", result["wrong"], "replies")
 
 
-def measure(backend: str, servers: int, total: int) -> dict:
+def measure(backend: str, servers: int, total: int, requests: int) -> dict:
     with fresh_engine(backend) as (url, engine), fake_twilio_process() as fake:
         new_session = session_factory(engine)
         clock = Clock()
         with new_session() as session:
-            add_team(session, clock(), names=[f"Worker {n:03d}" for n in range(REQUESTS * (NEED + 2))])
-            for requester in list(session.exec(select(Person).order_by(Person.id).limit(REQUESTS))):
+            add_team(session, clock(), names=[f"Worker {n:03d}" for n in range(requests * (NEED + 2))])
+            for requester in list(session.exec(select(Person).order_by(Person.id).limit(requests))):
                 create_request(session, requester.id, need=NEED, now=clock())
             invitees = list(session.exec(select(Person.phone).join(Invitation, Invitation.person_id == Person.id)))
         deliver_pending(twilio_settings(url, fake), new_session, now=clock())

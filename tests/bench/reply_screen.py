@@ -40,7 +40,7 @@ TIMEOUT = 30.0
 
 
 def run(options: Options) -> Iterator[Figure]:
-    requests = options.pick(7, 2)
+    requests = options.pick(7, 1)
     for backend in options.backends:
         latencies, refresh = measure(backend, requests)
         refresh_ms = ms(refresh)

@@ -1,11 +1,15 @@
-"""``roster.``: "who is available now" and the roster board at 100 vs 5,000 people.
+"""``roster.``: "who is available now", candidate ranking and the board at 100 vs 5,000 people.
 
 Each service has a year of 4-weekly duty rota and 10 status windows per person
 (5,000 people: about 290,000 rota rows and 50,000 windows). Both services are kept
 open and measured in turn, so a busy machine slows both sides alike. The growth
-figure is the 5,000-person time over the 100-person time; linear growth is 50x.
-The board lists everyone, so it is also compared with the dashboard's refresh
-interval, which it must fit well inside.
+figure is the large service's time over the small one's (quick mode: 1,000 vs 20
+people); linear growth is 50x. "Who is available now" (``available_at``) and ranking
+the first wave of a quorum (``next_candidates``: the best 3 for a case, by skill and
+fairness) must grow far less than that (target: half of linear). The board
+(``load_board``) lists everyone, so linear growth is its floor (target: no worse
+than linear); it is also compared with the dashboard's refresh interval, which it
+must fit well inside (target: half of it).
 """
 
 from __future__ import annotations
@@ -18,43 +22,52 @@ from contextlib import ExitStack
 from roster.availability import available_at
 from roster.board import load_board
 from roster.db import read_session
+from roster.quorum.candidates import next_candidates
+from roster.quorum.models import QuorumRequest
 from roster.settings import Settings
 from tests.bench.databases import analyse, fresh_engine
 from tests.bench.figures import Figure, ms
 from tests.bench.options import Options
 from tests.bench.population import NOW, populate
 
-SMALL, LARGE = 100, 5_000
-GROWTH_TARGET = 0.5  # "far less than 50x": at most 25x for 50x the people
+SIZES = {False: (100, 5_000), True: (20, 1_000)}  # by quick
 REFRESH_TARGET = 0.5  # the board loads in at most half the refresh interval
 
-QUERIES = {
-    "available_at": lambda session: available_at(session, NOW),
-    "load_board": lambda session: load_board(session, NOW),
+
+def _rank(session):
+    request = QuorumRequest(requester_id=1, case_id=1, skills="self-harm", need=2, deadline_at=NOW, created_at=NOW)
+    return next_candidates(session, request, NOW, size=3)
+
+
+QUERIES = {  # name: (query, growth target as a share of linear)
+    "available_at": (lambda session: available_at(session, NOW), 0.5),
+    "rank_candidates": (_rank, 0.5),
+    "load_board": (lambda session: load_board(session, NOW), 1.0),
 }
 
 
 def run(options: Options) -> Iterator[Figure]:
     repeats = options.pick(15, 5)
     refresh_ms = ms(Settings().refresh_seconds)
+    small, large = SIZES[options.quick]
     for backend in options.backends:
         with ExitStack() as stack:
             engines = {}
-            for people in (SMALL, LARGE):
+            for people in (small, large):
                 _, engine = stack.enter_context(fresh_engine(backend))
                 service = populate(engine, people)
                 analyse(engine)
                 engines[people] = engine
             yield Figure(f"roster.data.rota_shifts.{backend}", service.rota_shifts, "rows")
             yield Figure(f"roster.data.windows.{backend}", service.windows, "rows")
-            for name, query in QUERIES.items():
+            for name, (query, growth_target) in QUERIES.items():
                 timings = _interleaved(engines, query, repeats)
                 for people, seconds in timings.items():
-                    limit = refresh_ms if name == "load_board" and people == LARGE else None
+                    limit = refresh_ms if name == "load_board" and people == large else None
                     yield Figure(f"roster.{name}.people_{people}.{backend}", ms(seconds), "ms",
                                  limit=limit, target=REFRESH_TARGET if limit else None)
-                yield Figure(f"roster.{name}.growth.{backend}", timings[LARGE] / timings[SMALL], "x",
-                             limit=LARGE / SMALL, target=GROWTH_TARGET)
+                yield Figure(f"roster.{name}.growth.{backend}", timings[large] / timings[small], "x",
+                             limit=large / small, target=growth_target)
 
 
 def _interleaved(engines: dict, query, repeats: int) -> dict[int, float]:

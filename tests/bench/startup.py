@@ -43,15 +43,16 @@ EMPTY_MARKER = b"ready to paint"
 
 
 def run(options: Options) -> Iterator[Figure]:
-    repeats = options.pick(7, 3)
+    repeats = options.pick(7, 1)
     for backend in options.backends:
         with fresh_engine(backend) as (url, engine):
             populate(engine, PEOPLE)
             analyse(engine)
             board_command = [sys.executable, "-c", "from tui.cli import main; main()", "--db", url]
             empty_command = [sys.executable, "-c", EMPTY_APP]
-            first_paint(empty_command, EMPTY_MARKER)  # warm the file cache for both
-            first_paint(board_command, BOARD_MARKER)
+            if not options.quick:  # warm the file cache for both
+                first_paint(empty_command, EMPTY_MARKER)
+                first_paint(board_command, BOARD_MARKER)
             empty, board = [], []
             for _ in range(repeats):
                 empty.append(first_paint(empty_command, EMPTY_MARKER))

@@ -2,7 +2,8 @@
 
 Prints one line per figure, ``name: value unit (limit: value, ratio: r, target: t)``, as
 each is measured; ``--json FILE`` also writes them as a JSON list. ``--quick`` uses CI
-sizes (under 3 minutes). ``--strict`` exits 1 when a figure misses its target. Every
+sizes (under 3 minutes). A section that fails is reported and the others still run;
+the exit code is then 1. ``--strict`` also exits 1 when a figure misses its target. Every
 database figure is measured on SQLite and, when ``DIVEBOAT_TEST_POSTGRES_URL`` is set,
 on PostgreSQL too.
 """
@@ -15,6 +16,7 @@ import json
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from tests.bench.databases import backends
@@ -47,13 +49,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# Dive Boat benchmarks ({'quick' if args.quick else 'full'} mode; databases: {', '.join(options.backends)}; "
           f"{os.cpu_count()} CPUs, load average {load})", flush=True)
     figures: list[Figure] = []
+    failed: list[str] = []
     started = time.perf_counter()
     for section in args.sections or SECTIONS:
         section_started = time.perf_counter()
-        module = importlib.import_module(SECTIONS[section])
-        for figure in module.run(options):
-            figures.append(figure)
-            print(figure.line(), flush=True)
+        try:
+            for figure in importlib.import_module(SECTIONS[section]).run(options):
+                figures.append(figure)
+                print(figure.line(), flush=True)
+        except Exception as error:  # one broken section must not hide the others' figures
+            failed.append(section)
+            traceback.print_exc()
+            print(f"# {section}: FAILED: {type(error).__name__}: {error}", flush=True)
+            continue
         print(f"# {section}: {time.perf_counter() - section_started:.1f} s", flush=True)
     missed = [f for f in figures if f.missed]
     with_targets = sum(1 for f in figures if f.target is not None)
@@ -61,9 +69,11 @@ def main(argv: list[str] | None = None) -> int:
           f"targets met: {with_targets - len(missed)} of {with_targets}", flush=True)
     for figure in missed:
         print(f"# missed: {figure.name} (ratio {number(figure.ratio)} > target {number(figure.target)})", flush=True)
+    if failed:
+        print(f"# failed sections: {', '.join(failed)}", flush=True)
     if args.json:
         args.json.write_text(json.dumps([f.as_json() for f in figures], indent=2) + "\n")
-    return 1 if args.strict and missed else 0
+    return 1 if failed or (args.strict and missed) else 0
 
 
 if __name__ == "__main__":

@@ -12,8 +12,9 @@ the messages sent per quorum, for:
 
 Targets: the policy's median within 1.3x of inviting everyone, with at most half its
 messages. The outcome does not depend on the database (same seeds, same code path):
-quick mode runs on the first database only. In full mode a sweep of policies (first-wave size and wave interval) draws
-the trade-off curve to ``tests/bench/tradeoff.png``.
+quick mode runs on the first database only. In full mode a sweep of policies (first-wave size ``need + extra`` and the
+interval before calls and the next wave) draws the trade-off curve to
+``tests/bench/tradeoff.png`` (and prints each point as ``time_to_quorum.sweep.*``).
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ MEDIAN_TARGET = 1.3
 MESSAGES_TARGET = 0.5
 PLOT = Path(__file__).with_name("tradeoff.png")
 EVERYONE = replace(DEFAULT_POLICY, extra_per_wave=PEOPLE)
-SWEEP = [(extra, minutes) for minutes in (1.5, 3.0) for extra in (0, 1, 2, 4)] + [(1, 2.0), (2, 2.0), (1, 5.0)]
+SWEEP = ([(extra, 3.0) for extra in (0, 2, 4, 8, 12, 17)] + [(extra, 1.5) for extra in (0, 1, 2, 4)]
+         + [(1, 2.0), (2, 2.0), (1, 5.0)])
+SWEEP_RUNS = 50
 
 
 @dataclass(frozen=True)
@@ -84,10 +87,14 @@ def run(options: Options) -> Iterator[Figure]:
                 for extra, minutes in SWEEP:
                     policy = swept(extra, minutes)
                     if policy != DEFAULT_POLICY:
-                        summary = summarise(_simulate(backend, policy, need, runs), deadline)
+                        summary = summarise(_simulate(backend, policy, need, SWEEP_RUNS), deadline)
                         curve[need][f"+{extra}/{minutes:g}"] = (summary, "sweep")
+                        point = f"time_to_quorum.sweep.need_{need}.extra_{extra}.interval_{minutes:g}_min"
+                        yield Figure(f"{point}.median.{backend}", summary.median, "min", limit=everyone.median)
+                        yield Figure(f"{point}.messages.{backend}", summary.messages, "messages",
+                                     limit=everyone.messages)
     if not options.quick:
-        draw(curve, runs)
+        draw(curve, runs, SWEEP_RUNS)
 
 
 def _simulate(backend: str, policy: EscalationPolicy, need: int, runs: int) -> list[Outcome]:
@@ -107,7 +114,7 @@ def _figures(prefix: str, backend: str, summary: Summary, baseline: Summary | No
     yield Figure(f"{prefix}.formed.{backend}", summary.formed, "share")
 
 
-def draw(curve: dict[int, dict[str, tuple[Summary, str]]], runs: int) -> None:
+def draw(curve: dict[int, dict[str, tuple[Summary, str]]], runs: int, sweep_runs: int) -> None:
     """Median time to quorum against messages per quorum, one panel per quorum size."""
     import matplotlib
 
@@ -126,7 +133,7 @@ def draw(curve: dict[int, dict[str, tuple[Summary, str]]], runs: int) -> None:
                          zorder=3, label=None if kind == "sweep" else label)
             axis.annotate(label, (summary.messages, summary.median), textcoords="offset points", xytext=(4, 4),
                           fontsize=7)
-        axis.set_title(f"{need}-person quorum ({runs} simulated requests each)")
+        axis.set_title(f"{need}-person quorum ({runs} simulated requests; sweep {sweep_runs})", fontsize=9)
         axis.set_xlabel("messages per quorum (SMS + calls)")
         axis.grid(alpha=0.3)
     axes[0].set_ylabel("median minutes to form")

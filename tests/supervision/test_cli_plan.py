@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 from sqlmodel import Session, select
 
-from roster.db import make_engine
+from roster.db import make_engine, open_database, session_factory
+from roster.demo import seed_demo
 from roster.supervision.models import SupervisionSession
 from roster.supervision.tokens import resolve_token
 from tests.foundation.test_cli import diveboat, one_error_line, table_counts
@@ -31,7 +32,7 @@ def ok(*args, env=None):
 
 def test_generate_books_a_year_for_the_demo_and_is_idempotent(demo_db):
     first = ok("--db", demo_db, "plan", "generate", "--year", YEAR)
-    assert "Created 14 default agreements from line managers." in first.stdout
+    assert "22 agreements and groups" in first.stdout  # the demo seeds its own agreements
     booked = int(re.search(r"(\d+) sessions booked", first.stdout).group(1))
     assert booked > 150
     counts = table_counts(demo_db)
@@ -84,7 +85,12 @@ def test_export_writes_a_calendar_that_reads_back(demo_db, tmp_path):
         rows = session.exec(select(SupervisionSession).where(SupervisionSession.uid.in_(uids))).all()
     engine.dispose()
     assert len(rows) == len(uids) > 12
-    assert {e.summary.value for e in calendar.vevent_list} == {"Supervision: Morgan / Taylor"}
+    assert {e.summary.value for e in calendar.vevent_list} == {
+        "Supervision: Morgan / Taylor",
+        "Reflective group supervision: North reflective group",
+        "Team meeting: North team meeting",
+        "Think Family consultation: All lead professionals",
+    }
     assert "give either --person NAME or --team TEAM" in one_error_line(
         diveboat("--db", demo_db, "calendar", "export", "--person", "Taylor", "--team", "North Outreach", "-o", str(target)))
     missing = tmp_path / "no" / "such" / "plan.ics"
@@ -124,3 +130,12 @@ def test_postpone_rebook_and_cancel_from_the_command_line(demo_db, tmp_path):
     assert "give a reason" in one_error_line(diveboat("--db", demo_db, "plan", "postpone", str(sessions[2]["id"]), "--reason", " "))
     assert "only a booked session can be postponed" in one_error_line(
         diveboat("--db", demo_db, "plan", "postpone", str(second), "--reason", "again"))
+
+
+def test_generate_creates_default_agreements_from_line_managers(db_url):
+    engine = open_database(db_url)
+    with session_factory(engine)() as session:
+        seed_demo(session)  # people only: no supervision agreements yet
+    engine.dispose()
+    first = ok("--db", db_url, "plan", "generate", "--year", YEAR)
+    assert "Created 14 default agreements from line managers." in first.stdout

@@ -6,21 +6,35 @@ and the CLI build it the same way. Each feature adds its routes as an ``APIRoute
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from notify.db_worker import DatabaseWorker
 from notify.feeds import calendar_router
 from notify.webhooks import router as twilio_webhooks
 from roster.db import session_factory
+from roster.quorum.policy import policy_for
 from roster.settings import Settings
 
 
 def create_server(settings: Settings, engine: sa.Engine) -> FastAPI:
     """The FastAPI app for ``diveboat serve``."""
-    app = FastAPI(title="Dive Boat", docs_url=None, redoc_url=None, openapi_url=None)
+    database = DatabaseWorker(engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        database.close()
+
+    app = FastAPI(title="Dive Boat", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
     app.state.new_session = session_factory(engine)
+    app.state.policy = policy_for(settings)
+    app.state.database = database
     app.include_router(calendar_router())
     app.include_router(twilio_webhooks)
 

@@ -9,20 +9,20 @@ deliver whatever those queued, after the response has gone.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
 from datetime import datetime
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, Response
-from sqlmodel import select
+from sqlmodel import Session, select
 from starlette.datastructures import FormData
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
 from roster.quorum.handling import ReplyOutcome, record_keypress, record_sms_reply
 from roster.quorum.models import MessageKind, OutboundMessage
 from roster.quorum.outbox import record_delivery_status
-from roster.quorum.policy import policy_for
 from roster.settings import Settings
 from roster.timeutil import utcnow
 from notify.dispatch import DeliveryKicker
@@ -39,6 +39,7 @@ from notify.voice import (
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/twilio")
 XML = "application/xml"
+EMPTY_MESSAGING_TWIML = empty_messaging_twiml()
 _kicker_lock = threading.Lock()
 
 JOINED_SPEECH = "Thank you, you have joined. We will text you the details. Goodbye."
@@ -54,6 +55,11 @@ def public_request_url(settings: Settings, request: Request) -> str:
     return settings.public_url.rstrip("/") + request.url.path + query
 
 
+@functools.lru_cache(maxsize=4)
+def _validator(token: str) -> RequestValidator:
+    return RequestValidator(token)
+
+
 async def twilio_form(request: Request) -> FormData:
     """The request's form fields, once its Twilio signature is checked (403 otherwise)."""
     settings: Settings = request.app.state.settings
@@ -62,7 +68,7 @@ async def twilio_form(request: Request) -> FormData:
     signature = request.headers.get("X-Twilio-Signature", "")
     algorithm = get_signature_algorithm(request.headers.get("X-Twilio-Webhooks-Signature-Settings"))
     url = public_request_url(settings, request)
-    if not (token and signature and RequestValidator(token).validate(url, form, signature, algorithm)):
+    if not (token and signature and _validator(token).validate(url, form, signature, algorithm)):
         log.warning("refused a request to %s with a missing or bad Twilio signature", request.url.path)
         raise HTTPException(status_code=403, detail="invalid Twilio signature")
     return form
@@ -73,8 +79,14 @@ def _now(request: Request) -> datetime:
     return getattr(request.app.state, "clock", utcnow)()
 
 
-def _deliver_later(request: Request, background: BackgroundTasks) -> None:
-    """Send whatever the handler queued, after the response (bursts coalesce into one pass)."""
+def _deliver_later(request: Request, background: BackgroundTasks, outcome: ReplyOutcome) -> None:
+    """Send what the reply queued, after the response (bursts coalesce into one pass).
+
+    Most replies queue nothing (a join that does not yet form the quorum, a decline, a
+    duplicate): they start no delivery pass, which would only contend for the database.
+    """
+    if not outcome.queued:
+        return
     state = request.app.state
     with _kicker_lock:
         if getattr(state, "delivery_kicker", None) is None:
@@ -91,17 +103,27 @@ def _field(form: FormData, *names: str) -> str:
     return ""
 
 
+def _in_session(new_session, action, **kwargs):
+    with new_session() as session:
+        return action(session, **kwargs)
+
+
+async def _database(request: Request, action, **kwargs):
+    """``action(session, **kwargs)`` in a database thread (see :mod:`notify.db_worker`)."""
+    state = request.app.state
+    return await state.database.run(_in_session, state.new_session, action, **kwargs)
+
+
 @router.post("/sms")
-def inbound_sms(request: Request, background: BackgroundTasks, form: FormData = Depends(twilio_form)) -> Response:
+async def inbound_sms(request: Request, background: BackgroundTasks, form: FormData = Depends(twilio_form)) -> Response:
     """An SMS to our number: recorded once per MessageSid; answers go out through the outbox."""
     sid = _field(form, "MessageSid", "SmsMessageSid", "SmsSid")
     if not sid:
         raise HTTPException(status_code=400, detail="MessageSid is missing")
-    with request.app.state.new_session() as session:
-        record_sms_reply(session, from_phone=_field(form, "From"), body=_field(form, "Body"), provider_sid=sid,
-                         received_at=_now(request), policy=policy_for(request.app.state.settings))
-    _deliver_later(request, background)
-    return Response(empty_messaging_twiml(), media_type=XML)
+    outcome = await _database(request, record_sms_reply, from_phone=_field(form, "From"), body=_field(form, "Body"),
+                              provider_sid=sid, received_at=_now(request), policy=request.app.state.policy)
+    _deliver_later(request, background, outcome)
+    return Response(EMPTY_MESSAGING_TWIML, media_type=XML)
 
 
 def _invitation_id(request: Request) -> int:
@@ -111,18 +133,16 @@ def _invitation_id(request: Request) -> int:
         raise HTTPException(status_code=400, detail="invitation is missing from the voice URL") from None
 
 
-def _voice_script(request: Request, invitation_id: int) -> str | None:
-    with request.app.state.new_session() as session:
-        message = session.exec(
-            select(OutboundMessage)
-            .where(OutboundMessage.invitation_id == invitation_id, OutboundMessage.kind == MessageKind.VOICE)
-            .order_by(OutboundMessage.id.desc())
-        ).first()
-    return message.body if message else None
+def _voice_script(session: Session, invitation_id: int) -> str | None:
+    return session.exec(
+        select(OutboundMessage.body)
+        .where(OutboundMessage.invitation_id == invitation_id, OutboundMessage.kind == MessageKind.VOICE)
+        .order_by(OutboundMessage.id.desc())
+    ).first()
 
 
 @router.post("/voice")
-def voice(request: Request, background: BackgroundTasks, form: FormData = Depends(twilio_form)) -> Response:
+async def voice(request: Request, background: BackgroundTasks, form: FormData = Depends(twilio_form)) -> Response:
     """A quorum call: the script with a ``<Gather>``; its keypress comes back here with ``Digits``."""
     invitation_id = _invitation_id(request)
     action_url = public_request_url(request.app.state.settings, request)
@@ -130,18 +150,17 @@ def voice(request: Request, background: BackgroundTasks, form: FormData = Depend
     if not digits:
         if _field(form, "AnsweredBy").startswith(("machine", "fax")):
             return Response(machine_twiml(), media_type=XML)
-        script = _voice_script(request, invitation_id)
+        script = await _database(request, _voice_script, invitation_id=invitation_id)
         if script is None:
             return Response(say_and_hang_up(NO_LONGER_NEEDED), media_type=XML)
         return Response(gather_twiml(script, action_url), media_type=XML)
     key = digits.strip()[:1]
     if key not in (JOIN_DIGIT, DECLINE_DIGIT):
-        script = _voice_script(request, invitation_id) or ""
+        script = await _database(request, _voice_script, invitation_id=invitation_id) or ""
         return Response(retry_gather_twiml(script, action_url), media_type=XML)
-    with request.app.state.new_session() as session:
-        outcome = record_keypress(session, call_sid=_field(form, "CallSid"), digits=key, invitation_id=invitation_id,
-                                  received_at=_now(request), policy=policy_for(request.app.state.settings))
-    _deliver_later(request, background)
+    outcome = await _database(request, record_keypress, call_sid=_field(form, "CallSid"), digits=key,
+                              invitation_id=invitation_id, received_at=_now(request), policy=request.app.state.policy)
+    _deliver_later(request, background, outcome)
     return Response(say_and_hang_up(_spoken(outcome, key)), media_type=XML)
 
 
@@ -159,13 +178,13 @@ def _spoken(outcome: ReplyOutcome, key: str) -> str:
 
 
 @router.post("/status")
-def delivery_status(request: Request, form: FormData = Depends(twilio_form)) -> Response:
+async def delivery_status(request: Request, form: FormData = Depends(twilio_form)) -> Response:
     """A message or call status callback: updates the message and its invitation."""
     sid = _field(form, "MessageSid", "SmsSid", "CallSid")
     status = _field(form, "MessageStatus", "SmsStatus", "CallStatus")
     if not sid or not status:
         raise HTTPException(status_code=400, detail="MessageSid/CallSid and a status are required")
     error_code = _field(form, "ErrorCode") or None
-    with request.app.state.new_session() as session:
-        record_delivery_status(session, provider_sid=sid, status=status, error_code=error_code, now=_now(request))
+    await _database(request, record_delivery_status, provider_sid=sid, status=status, error_code=error_code,
+                    now=_now(request))
     return Response(status_code=204)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from roster.models import Person, Role
@@ -41,14 +42,18 @@ def wave_note(wave: int, people: Sequence[Candidate], metateam_needed: int,
     return f"Wave {wave}" + (" (widened to the MetaTeam and Experts by Experience)" if widened else "")
 
 
+_COUNT_JOINED = (
+    sa.select(sa.func.count(), sa.func.sum(sa.case((Person.role == Role.METATEAM.value, 1), else_=0)))
+    .select_from(Invitation)
+    .join(Person, Person.id == Invitation.person_id)
+    .where(Invitation.request_id == sa.bindparam("request_id"), Invitation.state == InvitationState.JOINED.value)
+)
+
+
 def counts(session: Session, request_id: int) -> tuple[int, int]:
     """(joined, joined MetaTeam) for a request."""
-    rows = session.exec(
-        select(Person.role)
-        .join(Invitation, Invitation.person_id == Person.id)
-        .where(Invitation.request_id == request_id, Invitation.state == InvitationState.JOINED.value)
-    ).all()
-    return len(rows), sum(1 for role in rows if role == Role.METATEAM.value)
+    joined, metateam = session.execute(_COUNT_JOINED, {"request_id": request_id}).one()
+    return joined, int(metateam or 0)
 
 
 def still_needed(session: Session, request: QuorumRequest) -> tuple[int, int]:

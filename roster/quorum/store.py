@@ -56,9 +56,12 @@ def queue_message(
     return message
 
 
+_ADD_EVENT = sa.insert(QuorumEvent.__table__)
+
+
 def add_event(session: Session, request_id: int, text: str, now: datetime) -> None:
     """Note a step taken on a request (shown on the quorum screen and by ``quorum status``)."""
-    session.add(QuorumEvent(request_id=request_id, at=now, text=text[:300]))
+    session.execute(_ADD_EVENT, {"request_id": request_id, "at": now, "text": text[:300]})
 
 
 def request_party(session: Session, request: QuorumRequest) -> tuple[Person, str | None]:

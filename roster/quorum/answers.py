@@ -1,0 +1,261 @@
+"""What a reply does once its sender and target invitation are known (see :mod:`roster.quorum.handling`).
+
+Every change happens under the request's lock: SQLite's ``BEGIN IMMEDIATE`` already
+makes the transaction the only writer, so what was read stays true; PostgreSQL locks
+the request row (``FOR UPDATE``) and re-reads the invitation. The common answers
+touch only the rows they change, with plain SQL statements run on the session's
+connection (no ORM objects).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from roster.models import Case, Person
+from roster.quorum import messages
+from roster.quorum.invite import counts
+from roster.quorum.lifecycle import form
+from roster.quorum.models import (
+    ANSWERABLE_STATES,
+    PENDING_STATES,
+    InboundMessage,
+    Invitation,
+    InvitationState,
+    QuorumRequest,
+    RequestState,
+)
+from roster.quorum.policy import EscalationPolicy
+from roster.quorum.replies import ParsedReply, ReplyKind
+from roster.quorum.store import add_event, first_name, lock_request, queue_message
+
+ANSWERABLE = frozenset(s.value for s in ANSWERABLE_STATES)
+PENDING = frozenset(s.value for s in PENDING_STATES)
+
+_invitation = Invitation.__table__
+_request = QuorumRequest.__table__
+
+#: What a reply needs to know about its target invitation and the request it belongs to.
+TARGET_COLUMNS = (
+    _invitation.c.id.label("invitation_id"), _invitation.c.state.label("invitation_state"), _invitation.c.code,
+    _request.c.id.label("request_id"), _request.c.state.label("request_state"), _request.c.need,
+    _request.c.need_metateam, _request.c.requester_id, _request.c.case_id,
+)
+
+# Statements built once (the webhook runs them hundreds of times a second).
+_LOCK_REQUEST = sa.select(_request.c.id).where(_request.c.id == sa.bindparam("request_id")).with_for_update()
+_TARGET = (
+    sa.select(*TARGET_COLUMNS)
+    .join_from(_invitation, _request, _request.c.id == _invitation.c.request_id)
+    .where(_invitation.c.id == sa.bindparam("invitation_id"))
+)
+_SET_STATE = sa.update(_invitation).where(_invitation.c.id == sa.bindparam("invitation_id"))
+_CLAIM_HELP = sa.update(_invitation).where(
+    _invitation.c.id == sa.bindparam("invitation_id"), _invitation.c.help_sent.is_(False)).values(help_sent=True)
+_inbound = InboundMessage.__table__
+_THANKED = sa.select(_inbound.c.id).where(
+    _inbound.c.invitation_id == sa.bindparam("invitation_id"), _inbound.c.outcome == sa.bindparam("outcome"))
+_person = Person.__table__
+_case = Case.__table__
+_PARTY = (
+    sa.select(_person.c.name, _case.c.reference)
+    .select_from(_person)
+    .outerjoin(_case, _case.c.id == sa.bindparam("case_id"))
+    .where(_person.c.id == sa.bindparam("requester_id"))
+)
+
+
+@dataclass(frozen=True)
+class ReplyOutcome:
+    """What a reply did. ``reply_text`` is the text queued back to the sender, for information;
+    ``queued`` says whether the reply queued any message (so a webhook knows to deliver)."""
+
+    outcome: str
+    understood: bool = True
+    reply_text: str | None = None
+    invitation_id: int | None = None
+    request_id: int | None = None
+    formed: bool = False
+    duplicate: bool = False
+    queued: bool = False
+
+
+@dataclass(frozen=True)
+class Target:
+    """The invitation a reply is about and the request it belongs to (the columns a reply needs)."""
+
+    invitation_id: int
+    invitation_state: str
+    code: str
+    request_id: int
+    request_state: str
+    need: int
+    need_metateam: int
+    requester_id: int
+    case_id: int | None
+
+    @classmethod
+    def from_row(cls, row) -> Target:
+        return cls(row.invitation_id, row.invitation_state, row.code, row.request_id, row.request_state, row.need,
+                   row.need_metateam, row.requester_id, row.case_id)
+
+
+@dataclass(frozen=True)
+class Sender:
+    """The person a reply came from (the columns a reply needs)."""
+
+    id: int
+    name: str
+    phone: str
+    sms_opt_out: bool
+
+
+def load_target(connection: sa.Connection, invitation_id: int) -> Target:
+    """An invitation and its request, read now."""
+    return Target.from_row(connection.execute(_TARGET, {"invitation_id": invitation_id}).one())
+
+
+def act(
+    session: Session, connection: sa.Connection, sender: Sender, parsed: ParsedReply, target: Target | None,
+    at: datetime, policy: EscalationPolicy, *, voice: bool,
+) -> ReplyOutcome:
+    """Apply a parsed reply from ``sender`` about ``target`` (None: they have no invitation to answer).
+
+    ``connection`` is the session's own (``session.connection()``): plain statements run on it.
+    """
+    if parsed.kind is ReplyKind.OPT_OUT:
+        return _opt_out(session, sender, at)
+    if parsed.kind is ReplyKind.OPT_IN or parsed.opts_in:
+        if sender.sms_opt_out:
+            person = session.get(Person, sender.id)
+            person.sms_opt_out = False
+            session.add(person)
+            sender = Sender(sender.id, sender.name, sender.phone, False)
+        if parsed.kind is ReplyKind.OPT_IN:
+            return ReplyOutcome("opted back in to SMS")
+    if target is None:
+        return ReplyOutcome("no open invitation for this sender", understood=parsed.is_answer)
+    if connection.dialect.name == "postgresql":
+        connection.execute(_LOCK_REQUEST, {"request_id": target.request_id})
+        # re-read once locked: another reply may have changed the invitation or formed the quorum meanwhile
+        target = load_target(connection, target.invitation_id)
+    if not parsed.is_answer:
+        return _help(session, connection, sender, target, at, send=not voice)
+    if target.request_state != RequestState.OPEN.value:
+        return _late(session, connection, sender, parsed, target, at)
+    return _answer(session, connection, sender, parsed, target, at, policy)
+
+
+def _answer(session: Session, connection: sa.Connection, sender: Sender, parsed: ParsedReply, target: Target,
+            at: datetime, policy: EscalationPolicy) -> ReplyOutcome:
+    new_state = InvitationState.JOINED if parsed.kind is ReplyKind.JOIN else InvitationState.DECLINED
+    base = dict(invitation_id=target.invitation_id, request_id=target.request_id)
+    if target.invitation_state == new_state.value:
+        return ReplyOutcome(f"already {new_state.value}", **base)
+    if target.invitation_state not in ANSWERABLE:
+        # failed or stood down while the request is still open (e.g. the message bounced but arrived)
+        if new_state is not InvitationState.JOINED or target.invitation_state != InvitationState.FAILED.value:
+            return ReplyOutcome(f"ignored: invitation is {target.invitation_state}", **base)
+    changed = target.invitation_state in (InvitationState.JOINED.value, InvitationState.DECLINED.value)
+    _set_state(connection, target.invitation_id, new_state, at)
+    verb = "joined" if new_state is InvitationState.JOINED else "declined"
+    changed_note = " (changed their answer)" if changed else ""
+    add_event(session, target.request_id, f"{first_name(sender.name)} {verb}{changed_note}", at)
+    if new_state is InvitationState.JOINED:
+        joined, joined_metateam = counts(session, target.request_id)
+        if joined >= target.need and joined_metateam >= target.need_metateam:
+            form(session, lock_request(session, target.request_id), at, policy)
+            return ReplyOutcome("joined: quorum formed", formed=True, queued=True, **base)
+    return ReplyOutcome(verb + (" (changed answer)" if changed else ""), **base)
+
+
+def _late(session: Session, connection: sa.Connection, sender: Sender, parsed: ParsedReply, target: Target,
+          at: datetime) -> ReplyOutcome:
+    """An answer after the request closed: it does not count; a late join is thanked once."""
+    base = dict(invitation_id=target.invitation_id, request_id=target.request_id)
+    if parsed.kind is ReplyKind.DECLINE:
+        joined = target.invitation_state == InvitationState.JOINED.value
+        if joined and target.request_state == RequestState.FORMED.value:
+            _set_state(connection, target.invitation_id, InvitationState.DECLINED, at)
+            add_event(session, target.request_id, f"{first_name(sender.name)} dropped out after the quorum formed", at)
+            return ReplyOutcome("dropped out after forming", **base)
+        return ReplyOutcome(f"late decline: request {target.request_state}", **base)
+    if target.invitation_state == InvitationState.JOINED.value:
+        return ReplyOutcome("already joined", **base)
+    outcome = f"late join: request already {target.request_state}"
+    thanked = connection.execute(_THANKED, {"invitation_id": target.invitation_id, "outcome": outcome}).first()
+    if thanked is not None:
+        return ReplyOutcome(outcome, **base)
+    requester, case_reference = _party(connection, target)
+    if target.request_state == RequestState.FORMED.value:
+        text = messages.already_formed_sms(requester)
+    else:
+        cancelled = target.request_state == RequestState.CANCELLED.value
+        text = messages.closed_sms(requester, case_reference, cancelled=cancelled)
+    sent = _send(session, sender, text, target.request_id, at)
+    return ReplyOutcome(outcome, reply_text=text if sent else None, queued=sent, **base)
+
+
+def _help(session: Session, connection: sa.Connection, sender: Sender, target: Target, at: datetime, *,
+          send: bool) -> ReplyOutcome:
+    """Keep an unparsed reply for the coordinator; send one help text per invitation."""
+    base = dict(invitation_id=target.invitation_id, request_id=target.request_id, understood=False)
+    add_event(session, target.request_id, f"Unparsed reply from {first_name(sender.name)}", at)
+    if not send or target.request_state != RequestState.OPEN.value or target.invitation_state not in ANSWERABLE:
+        return ReplyOutcome("not understood", **base)
+    claimed = connection.execute(_CLAIM_HELP, {"invitation_id": target.invitation_id}).rowcount
+    if not claimed:
+        return ReplyOutcome("not understood (help already sent)", **base)
+    requester, case_reference = _party(connection, target)
+    text = messages.help_sms(requester, case_reference, target.code)
+    sent = _send(session, sender, text, target.request_id, at)
+    return ReplyOutcome("not understood: help sent", reply_text=text, queued=sent, **base)
+
+
+def _opt_out(session: Session, sender: Sender, at: datetime) -> ReplyOutcome:
+    """STOP: no more SMS; waiting invitations count as declined (requests locked first, as everywhere)."""
+    waiting = session.exec(
+        select(Invitation)
+        .join(QuorumRequest, QuorumRequest.id == Invitation.request_id)
+        .where(
+            Invitation.person_id == sender.id,
+            QuorumRequest.state == RequestState.OPEN.value,
+            Invitation.state.in_(sorted(PENDING)),
+        )
+    ).all()
+    for request_id in sorted({i.request_id for i in waiting}):
+        lock_request(session, request_id)
+    person = session.get(Person, sender.id)
+    person.sms_opt_out = True
+    session.add(person)
+    for invitation in waiting:
+        session.refresh(invitation)
+        if invitation.state not in PENDING:
+            continue
+        invitation.state = InvitationState.DECLINED.value
+        invitation.answered_at = at
+        invitation.error_text = "opted out of SMS (STOP)"
+        session.add(invitation)
+        add_event(session, invitation.request_id, f"{first_name(sender.name)} opted out of SMS (STOP)", at)
+    return ReplyOutcome("opted out of SMS", invitation_id=waiting[0].id if waiting else None)
+
+
+def _set_state(connection: sa.Connection, invitation_id: int, state: InvitationState, at: datetime) -> None:
+    connection.execute(_SET_STATE, {"invitation_id": invitation_id, "state": state.value, "answered_at": at})
+
+
+def _party(connection: sa.Connection, target: Target) -> tuple[str, str | None]:
+    """The requester's first name and the case reference, in one query."""
+    name, reference = connection.execute(_PARTY, {"case_id": target.case_id, "requester_id": target.requester_id}).one()
+    return first_name(name), reference
+
+
+def _send(session: Session, sender: Sender, text: str, request_id: int, at: datetime) -> bool:
+    """Queue ``text`` to the sender unless they opted out; True when queued."""
+    if sender.sms_opt_out:
+        return False
+    queue_message(session, to_phone=sender.phone, body=text, request_id=request_id, now=at)
+    return True

@@ -1,0 +1,73 @@
+"""The reply webhook's path: database work off the event loop, deliveries only when a reply queued something."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import httpx
+from twilio.request_validator import RequestValidator
+
+import notify.webhooks
+from notify.dispatch import DeliveryKicker
+from notify.server import create_server
+from roster.quorum import create_request
+from tests.fake_twilio import ServerThread
+from tests.notify.helpers import add_team, wait_for
+
+
+@pytest.fixture
+def server(twilio_settings, engine, new_session, clock):
+    with new_session() as session:
+        team = add_team(session, clock())
+        create_request(session, team["Sam"].id, need=2, now=clock())
+    http = ServerThread()
+    app = create_server(twilio_settings.model_copy(update={"public_url": http.url}), engine)
+    app.state.clock = clock
+    http.start(app)
+    try:
+        yield http.url, team
+    finally:
+        http.stop()
+
+
+def post_reply(base: str, token: str, phone: str, body: str, sid: str) -> int:
+    url = f"{base}/twilio/sms"
+    params = {"Body": body, "From": phone, "MessageSid": sid, "To": "+447700900001"}
+    signature = RequestValidator(token).compute_signature(url, params)
+    return httpx.post(url, data=params, headers={"X-Twilio-Signature": signature}).status_code
+
+
+def test_reply_handling_runs_in_a_worker_thread_not_on_the_event_loop(server, twilio, monkeypatch):
+    base, team = server
+    threads_with_a_loop = []
+    handle = notify.webhooks.record_sms_reply
+
+    def recording(*args, **kwargs):
+        try:
+            asyncio.get_running_loop()
+            threads_with_a_loop.append(True)
+        except RuntimeError:
+            threads_with_a_loop.append(False)
+        return handle(*args, **kwargs)
+
+    monkeypatch.setattr(notify.webhooks, "record_sms_reply", recording)
+    assert post_reply(base, twilio.auth_token, team["Alex"].phone, "1", "SM1") == 200
+    assert threads_with_a_loop == [False]
+
+
+def test_only_replies_that_queued_a_text_start_a_delivery_pass(server, twilio, monkeypatch):
+    base, team = server
+    kicks = []
+    monkeypatch.setattr(DeliveryKicker, "kick", lambda self: kicks.append(1))
+    replies = [  # (who, what, delivery passes started so far)
+        ("Alex", "2", 0),  # a decline queues nothing
+        ("Bea", "1", 0),  # a join that does not form the quorum yet
+        ("Bea", "1", 0),  # the same answer again
+        ("Cal", "hmm", 1),  # one help text
+        ("Cal", "1", 2),  # formed: confirmations and stand-downs
+    ]
+    for n, (name, body, passes) in enumerate(replies):
+        assert post_reply(base, twilio.auth_token, team[name].phone, body, f"SM{n}") == 200
+        wait_for(lambda: len(kicks) == passes, f"{passes} delivery passes after {name}'s {body!r}")  # after the answer
+    assert len(kicks) == 2

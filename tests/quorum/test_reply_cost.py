@@ -1,0 +1,79 @@
+"""What handling a reply costs the database: a few statements, not an ORM walk (counted, never timed).
+
+The reply webhook must keep up with bursts (issue 5: 200 replies a second), so the
+common answers are bounded here by the number of SQL statements they run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+
+from roster.quorum import create_request, record_sms_reply
+from tests.quorum.conftest import NOW
+
+DATA_STATEMENTS = ("SELECT", "INSERT", "UPDATE", "DELETE")
+
+
+@contextmanager
+def counting(engine: sa.Engine) -> Iterator[list[str]]:
+    """The data statements (not BEGIN/COMMIT) run on ``engine`` inside the block."""
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith(DATA_STATEMENTS):
+            statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+
+
+@pytest.fixture
+def open_request(roster, session):
+    team = roster.team("Sam Okafor", "Alex Green", "Bea Hart", "Cal Idris", "Dee Jones", "Eve King")
+    request = create_request(session, team[0].id, need=3, now=NOW)
+    roster.send_all()
+    return request
+
+
+def locking(engine: sa.Engine) -> int:
+    """Statements PostgreSQL adds to an answer: lock the request, re-read the invitation (SQLite's
+    ``BEGIN IMMEDIATE`` already makes the first read final)."""
+    return 2 if engine.dialect.name == "postgresql" else 0
+
+
+def reply(roster, engine, new_session, name: str, body: str, sid: str) -> tuple[object, list[str]]:
+    with new_session() as session, counting(engine) as statements:
+        outcome = record_sms_reply(session, from_phone=roster.phone(name), body=body, provider_sid=sid, received_at=NOW)
+    return outcome, statements
+
+
+@pytest.mark.parametrize(("body", "most"), [("1", 5), ("2", 4)])
+def test_an_answer_runs_a_few_statements(roster, open_request, engine, new_session, body, most):
+    """Read the sender, their invitation and its request at once; change the invitation, note it
+    (a join also counts joiners); store the reply with what it did."""
+    outcome, statements = reply(roster, engine, new_session, "Alex Green", body, "SM1")
+    assert outcome.invitation_id is not None and not outcome.formed
+    assert len(statements) <= most + locking(engine), "\n".join(statements)
+
+
+def test_a_duplicate_delivery_runs_one_statement(roster, open_request, engine, new_session):
+    reply(roster, engine, new_session, "Alex Green", "1", "SM1")
+    outcome, statements = reply(roster, engine, new_session, "Alex Green", "1", "SM1")
+    assert outcome.duplicate and len(statements) == 1, "\n".join(statements)
+
+
+def test_a_repeated_or_late_answer_runs_a_few_statements(roster, open_request, engine, new_session):
+    reply(roster, engine, new_session, "Alex Green", "1", "SM1")
+    outcome, statements = reply(roster, engine, new_session, "Alex Green", "1", "SM2")
+    assert outcome.outcome == "already joined" and len(statements) <= 2 + locking(engine), "\n".join(statements)
+    reply(roster, engine, new_session, "Bea Hart", "1", "SM3")
+    assert reply(roster, engine, new_session, "Cal Idris", "1", "SM4")[0].formed
+    outcome, statements = reply(roster, engine, new_session, "Alex Green", "1 thanks", "SM5")
+    assert outcome.outcome == "already joined" and len(statements) <= 2 + locking(engine), "\n".join(statements)

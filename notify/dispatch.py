@@ -24,7 +24,7 @@ from twilio.rest import Client
 
 from roster.db import SessionFactory
 from roster.quorum.models import MessageKind, QuorumRequest
-from roster.quorum.outbox import claim_outbound, describe_twilio_error, mark_failed, mark_outbox, mark_sent
+from roster.quorum.outbox import claim_outbound, describe_twilio_error, mark_failed, mark_outbox, mark_sent_many
 from roster.settings import Settings
 from roster.timeutil import utcnow
 from notify.twilio_client import async_client, twilio_configured
@@ -104,33 +104,48 @@ class _Recorder:
 
     Concurrent writers would only queue for SQLite's write lock (and sleep in its busy
     handler); one writer keeps each result's commit close to its request, so a crash
-    leaves at most the current batch to be re-sent when its claim expires.
+    leaves at most the current batch to be re-sent when its claim expires. Accepted
+    messages are marked in one go (``mark_sent_many``), failures one by one.
     """
 
     def __init__(self, new_session: SessionFactory, now: datetime | None) -> None:
         self.new_session = new_session
         self.now = now
-        self._pending: list[tuple] = []
+        self._sent: list[tuple[int, str]] = []
+        self._failed: list[tuple[int, str, str]] = []
         self._task: asyncio.Task | None = None
 
-    def add(self, action, *args) -> None:
-        self._pending.append((action, args))
+    def sent(self, message_id: int, sid: str) -> None:
+        self._sent.append((message_id, sid))
+        self._wake()
+
+    def failed(self, message_id: int, code: str, words: str) -> None:
+        self._failed.append((message_id, code, words))
+        self._wake()
+
+    def _wake(self) -> None:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._drain())
 
     async def _drain(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            await asyncio.to_thread(self._write, batch)
+        while self._sent or self._failed:
+            sent, self._sent = self._sent, []
+            failed, self._failed = self._failed, []
+            await asyncio.to_thread(self._write, sent, failed)
 
-    def _write(self, batch: list[tuple]) -> None:
+    def _write(self, sent: list[tuple[int, str]], failed: list[tuple[int, str, str]]) -> None:
         with self.new_session() as session:
-            for action, args in batch:
+            try:
+                mark_sent_many(session, sent, now=self.now)
+            except Exception:  # the rows stay claimed and are sent again once the claim expires
+                session.rollback()
+                log.exception("could not record %d sent messages", len(sent))
+            for message_id, code, words in failed:
                 try:
-                    action(session, *args, now=self.now)
+                    mark_failed(session, message_id, code, words, now=self.now)
                 except Exception:  # one bad row must not keep the others unrecorded
                     session.rollback()
-                    log.exception("could not record a send result for outbound message %s", args[0])
+                    log.exception("could not record a send result for outbound message %s", message_id)
 
     async def finish(self) -> None:
         while self._task is not None and not self._task.done():
@@ -168,14 +183,14 @@ async def _deliver_one(client, settings, item: _Outgoing, semaphore, report: Del
             report.problems.append(f"Twilio answered {error.status} (code {error.code}); will retry")
             return
         code = str(error.code)
-        recorder.add(mark_failed, item.id, code, describe_twilio_error(code))
+        recorder.failed(item.id, code, describe_twilio_error(code))
         report.failed += 1
         return
     except (OSError, asyncio.TimeoutError) as error:  # aiohttp's errors are OSErrors
         report.retry_later += 1
         report.problems.append(f"Twilio unreachable ({type(error).__name__}); will retry")
         return
-    recorder.add(mark_sent, item.id, sid)
+    recorder.sent(item.id, sid)
     report.sent += 1
 
 

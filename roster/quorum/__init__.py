@@ -21,6 +21,7 @@ from roster.quorum.outbox import (
     mark_failed,
     mark_outbox,
     mark_sent,
+    mark_sent_many,
     record_delivery_status,
 )
 from roster.quorum.policy import DEFAULT_POLICY, EscalationPolicy, policy_for
@@ -31,6 +32,6 @@ __all__ = [
     "DEFAULT_POLICY", "Candidate", "EscalationPolicy", "ParsedReply", "QuorumError", "ReplyKind", "ReplyOutcome",
     "RequestView", "advance", "cancel_request", "candidates_for", "claim_outbound", "conference_participants",
     "create_request", "describe_twilio_error", "explain_candidates", "list_requests", "mark_failed", "mark_outbox",
-    "mark_sent", "outbox", "parse_reply", "policy_for", "queue_conference", "record_delivery_status",
+    "mark_sent", "mark_sent_many", "outbox", "parse_reply", "policy_for", "queue_conference", "record_delivery_status",
     "record_keypress", "record_sms_reply", "record_typed_reply", "request_view", "save_next_step", "unparsed_replies",
 ]

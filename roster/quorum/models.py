@@ -159,3 +159,19 @@ class QuorumEvent(SQLModel, table=True):
     request_id: int = Field(foreign_key="quorumrequest.id", index=True, ondelete="CASCADE")
     at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
     text: str = Field(max_length=300)
+
+
+class EarlyStatus(SQLModel, table=True):
+    """A Twilio status callback that came before its message's provider id was stored.
+
+    Twilio may call back while our send request is still waiting for its answer;
+    ``mark_sent`` applies the status kept here once it learns the message's id.
+    """
+
+    __tablename__ = "earlystatus"
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider_sid: str = Field(max_length=64, unique=True)
+    status: str = Field(max_length=20)
+    error_code: str | None = Field(default=None, max_length=12)
+    received_at: datetime = Field(sa_column=_utc_column(nullable=False, index=True))

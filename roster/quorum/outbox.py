@@ -16,16 +16,19 @@ from roster.models import Person
 from roster.quorum.invite import replace
 from roster.quorum.models import (
     PENDING_STATES,
+    EarlyStatus,
     Invitation,
     InvitationState,
     MessageKind,
     MessageStatus,
     OutboundMessage,
+    QuorumRequest,
 )
 from roster.quorum.store import add_event, first_name, lock_request
 from roster.timeutil import ensure_aware, utcnow
 
 CLAIM_TIMEOUT = timedelta(minutes=2)
+EARLY_STATUS_KEPT = timedelta(days=1)
 OPTED_OUT_CODE = "21610"
 
 TWILIO_ERRORS = {
@@ -87,6 +90,37 @@ _TWILIO_STATUS = {
 }
 
 
+_outbound = OutboundMessage.__table__
+_invitation = Invitation.__table__
+_MARK_SENT = (
+    sa.update(_outbound)
+    .where(_outbound.c.id == sa.bindparam("message_id"),  # executemany: no IN lists
+           sa.or_(_outbound.c.status == MessageStatus.QUEUED.value, _outbound.c.status == MessageStatus.SENDING.value))
+    .values(status=MessageStatus.SENT.value, provider_sid=sa.bindparam("sid"), sent_at=sa.bindparam("sent_at_now"))
+)
+#: SMS invitations whose message went out count as sent (never moved back, never past an answer).
+_INVITATIONS_SENT = (
+    sa.update(_invitation)
+    .where(
+        _invitation.c.state == InvitationState.QUEUED.value,
+        _invitation.c.id.in_(
+            sa.select(_outbound.c.invitation_id).where(
+                _outbound.c.id.in_(sa.bindparam("ids", expanding=True)), _outbound.c.kind == MessageKind.SMS.value)
+        ),
+    )
+    .values(state=InvitationState.SENT.value)
+)
+#: PostgreSQL: transaction locks on provider ids (in the order given: callers sort them).
+_LOCK_SIDS = sa.text("SELECT count(pg_advisory_xact_lock(hashtextextended(sid, 0))) FROM unnest(CAST(:sids AS text[])) AS sid")
+_LOCK_REQUESTS_OF = (
+    sa.select(QuorumRequest.__table__.c.id)
+    .where(QuorumRequest.__table__.c.id.in_(
+        sa.select(_outbound.c.request_id).where(_outbound.c.id.in_(sa.bindparam("ids", expanding=True)))))
+    .order_by(QuorumRequest.__table__.c.id)
+    .with_for_update()
+)
+
+
 def describe_twilio_error(code: object) -> str:
     """A Twilio error code (or failed call status) in words a coordinator can act on."""
     text = str(code).strip() if code is not None else ""
@@ -132,16 +166,28 @@ def claim_outbound(session: Session, *, worker: str, limit: int = 100, now: date
 
 def mark_sent(session: Session, message_id: int, provider_sid: str | None, *, now: datetime | None = None) -> None:
     """The provider accepted the message; its invitation (if any) counts as sent."""
+    mark_sent_many(session, [(message_id, provider_sid)], now=now)
+
+
+def mark_sent_many(session: Session, sent: Iterable[tuple[int, str | None]], *, now: datetime | None = None) -> None:
+    """Many accepted messages at once: (message id, provider id) pairs, in a few statements; commits.
+
+    A status callback that arrived before this (kept in :class:`EarlyStatus`) is applied now.
+    """
     now = ensure_aware(now or utcnow())
-    message = session.get(OutboundMessage, message_id, populate_existing=True)
-    if message is None:
+    rows = [{"message_id": message_id, "sid": sid, "sent_at_now": now} for message_id, sid in sent]
+    if not rows:
         return
-    session.execute(
-        sa.update(OutboundMessage)
-        .where(OutboundMessage.id == message_id, OutboundMessage.status.in_([MessageStatus.QUEUED.value, MessageStatus.SENDING.value]))
-        .values(status=MessageStatus.SENT.value, provider_sid=provider_sid, sent_at=now)
-    )
-    _invitation_reached(session, message, InvitationState.SENT)
+    sids = sorted(row["sid"] for row in rows if row["sid"])
+    ids = [row["message_id"] for row in rows]
+    _lock_sids(session, sids)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":  # requests first, then invitations, as every writer does
+        connection.execute(_LOCK_REQUESTS_OF, {"ids": ids})
+    connection.execute(_MARK_SENT, rows)
+    connection.execute(_INVITATIONS_SENT, {"ids": ids})
+    _expire_loaded(session, set(ids))
+    _apply_early_statuses(session, sids, now)
     session.commit()
 
 
@@ -156,8 +202,8 @@ def mark_outbox(session: Session, message_ids: Iterable[int], *, now: datetime |
         .where(OutboundMessage.id.in_(ids), OutboundMessage.status.in_([MessageStatus.QUEUED.value, MessageStatus.SENDING.value]))
         .values(status=MessageStatus.OUTBOX.value, sent_at=now)
     )
-    for message in session.exec(select(OutboundMessage).where(OutboundMessage.id.in_(ids))):
-        _invitation_reached(session, message, InvitationState.SENT)
+    session.connection().execute(_INVITATIONS_SENT, {"ids": ids})
+    _expire_loaded(session, set())
     session.commit()
 
 
@@ -176,15 +222,29 @@ def mark_failed(
 def record_delivery_status(
     session: Session, *, provider_sid: str, status: str, error_code: object = None, now: datetime | None = None
 ) -> None:
-    """A Twilio status callback (message or call); never moves a message backwards."""
+    """A Twilio status callback (message or call); never moves a message backwards.
+
+    A callback for a message whose provider id is not stored yet (Twilio answered our
+    send request after calling back) is kept and applied by :func:`mark_sent_many`.
+    """
     now = ensure_aware(now or utcnow())
+    new_status = _TWILIO_STATUS.get((status or "").strip().lower())
+    if new_status is None or not provider_sid:
+        session.commit()
+        return
+    _lock_sids(session, [provider_sid])
     message = session.exec(
         select(OutboundMessage).where(OutboundMessage.provider_sid == provider_sid).execution_options(populate_existing=True)
     ).first()
-    new_status = _TWILIO_STATUS.get((status or "").strip().lower())
-    if message is None or new_status is None:
-        session.commit()
-        return
+    if message is None:
+        _keep_early(session, provider_sid, new_status, error_code, now)
+    else:
+        _apply_status(session, message, new_status, status, error_code, now)
+    session.commit()
+
+
+def _apply_status(session: Session, message: OutboundMessage, new_status: MessageStatus, status: str,
+                  error_code: object, now: datetime) -> None:
     if new_status is MessageStatus.FAILED:
         code = error_code if error_code not in (None, "") else (status if message.kind != MessageKind.SMS.value else None)
         _fail(session, message, code, None, now)
@@ -196,7 +256,47 @@ def record_delivery_status(
         )
         reached = InvitationState.DELIVERED if new_status is MessageStatus.DELIVERED else InvitationState.SENT
         _invitation_reached(session, message, reached)
-    session.commit()
+
+
+def _expire_loaded(session: Session, message_ids: set[int]) -> None:
+    """Plain UPDATEs leave objects this session already holds as they were: have them re-read."""
+    for loaded in list(session.identity_map.values()):
+        if isinstance(loaded, Invitation) or (isinstance(loaded, OutboundMessage) and loaded.id in message_ids):
+            session.expire(loaded)
+
+
+def _lock_sids(session: Session, sids: list[str]) -> None:
+    """PostgreSQL: serialise a status callback and ``mark_sent`` for the same provider id, so a
+    callback that finds no message is kept before, or sees the id after, the message is marked
+    (SQLite's ``BEGIN IMMEDIATE`` already serialises them)."""
+    if sids and session.get_bind().dialect.name == "postgresql":
+        session.execute(_LOCK_SIDS, {"sids": sorted(sids)})
+
+
+def _keep_early(session: Session, sid: str, new_status: MessageStatus, error_code: object, now: datetime) -> None:
+    """Keep the furthest status seen for a message we do not know yet; forget ones older than a day."""
+    session.execute(sa.delete(EarlyStatus).where(EarlyStatus.received_at < now - EARLY_STATUS_KEPT))
+    early = session.exec(select(EarlyStatus).where(EarlyStatus.provider_sid == sid)).first()
+    if early is not None and _STATUS_RANK[_TWILIO_STATUS[early.status].value] >= _STATUS_RANK[new_status.value]:
+        return
+    early = early or EarlyStatus(provider_sid=sid, received_at=now)
+    early.status = new_status.value if new_status is not MessageStatus.FAILED else "failed"
+    early.error_code = None if error_code in (None, "") else str(error_code)[:12]
+    session.add(early)
+
+
+def _apply_early_statuses(session: Session, sids: list[str], now: datetime) -> None:
+    if not sids:
+        return
+    early = session.exec(select(EarlyStatus).where(EarlyStatus.provider_sid.in_(sids))).all()
+    for kept in early:
+        message = session.exec(
+            select(OutboundMessage).where(OutboundMessage.provider_sid == kept.provider_sid)
+            .execution_options(populate_existing=True)
+        ).first()
+        if message is not None:
+            _apply_status(session, message, _TWILIO_STATUS[kept.status], kept.status, kept.error_code, now)
+        session.delete(kept)
 
 
 def _invitation_reached(session: Session, message: OutboundMessage, state: InvitationState) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from roster.models import AvailabilityWindow, Case, CaseInvolvement, MetaTeamConsent, Person, PersonSkill, Role, Status
@@ -16,6 +19,23 @@ from roster.timeutil import parse_when
 
 #: Monday 23 November 2026, 11:00 in London (UTC in winter).
 NOW = parse_when("2026-11-23T11:00")
+DATA_STATEMENTS = ("SELECT", "INSERT", "UPDATE", "DELETE")
+
+
+@contextmanager
+def counting(engine: sa.Engine) -> Iterator[list[str]]:
+    """The data statements (not BEGIN/COMMIT) run on ``engine`` inside the block."""
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith(DATA_STATEMENTS):
+            statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
 
 
 @dataclass

@@ -13,11 +13,12 @@ from roster.quorum import (
     mark_failed,
     mark_outbox,
     mark_sent,
+    mark_sent_many,
     record_delivery_status,
     request_view,
 )
-from roster.quorum.models import Invitation, OutboundMessage
-from tests.quorum.conftest import NOW
+from roster.quorum.models import EarlyStatus, Invitation, OutboundMessage
+from tests.quorum.conftest import NOW, counting
 
 
 def invitation_of(session, message):
@@ -46,7 +47,45 @@ def test_delivery_callbacks_move_forward_only(roster, session):
     record_delivery_status(session, provider_sid=message.provider_sid, status="sent")  # late, out of order
     assert session.get(OutboundMessage, message.id, populate_existing=True).status == "delivered"
     assert invitation_of(session, message).state == "delivered"
-    record_delivery_status(session, provider_sid="SMunknown", status="delivered")  # ignored
+    record_delivery_status(session, provider_sid="SMunknown", status="delivered")  # kept until its message is sent
+    record_delivery_status(session, provider_sid="SMunknown", status="nonsense")  # ignored
+    assert [(e.provider_sid, e.status) for e in session.exec(select(EarlyStatus))] == [("SMunknown", "delivered")]
+
+
+def test_a_status_that_comes_before_the_send_is_recorded_is_applied_then(roster, session):
+    """Twilio may call back before it answers our send request (so before ``mark_sent`` knows the id)."""
+    sam, *_ = roster.team("Sam Okafor", "Alex Green", "Bea Hart", "Cal Idris", "Dee Jones")
+    create_request(session, sam.id, now=NOW)
+    [alex, bea, cal] = claim_outbound(session, worker="w", now=NOW)
+    record_delivery_status(session, provider_sid="SMalex", status="delivered", now=NOW)
+    record_delivery_status(session, provider_sid="SMalex", status="sent", now=NOW)  # out of order: delivered stays
+    record_delivery_status(session, provider_sid="SMbea", status="undelivered", error_code="30003", now=NOW)
+    assert (invitation_of(session, alex).state, invitation_of(session, bea).state) == ("queued", "queued")
+    mark_sent_many(session, [(alex.id, "SMalex"), (bea.id, "SMbea"), (cal.id, "SMcal")], now=NOW)
+    assert session.get(OutboundMessage, alex.id, populate_existing=True).status == "delivered"
+    assert [invitation_of(session, m).state for m in (alex, bea, cal)] == ["delivered", "failed", "sent"]
+    assert invitation_of(session, bea).error_text == "phone unreachable (switched off or no signal)"
+    assert [roster.name_of(m.to_phone) for m in roster.queued()] == ["Dee Jones"]  # in place of Bea
+    assert session.exec(select(EarlyStatus)).all() == []
+
+
+def test_statuses_for_messages_never_sent_are_forgotten_after_a_day(roster, session):
+    record_delivery_status(session, provider_sid="SMother", status="delivered", now=NOW)
+    record_delivery_status(session, provider_sid="SMlater", status="sent", now=NOW + timedelta(days=1, minutes=1))
+    assert [e.provider_sid for e in session.exec(select(EarlyStatus))] == ["SMlater"]
+
+
+def test_many_sends_are_recorded_in_a_few_statements(roster, session, engine):
+    team = roster.team(*(f"Worker{n:02d} Test" for n in range(12)))
+    create_request(session, team[0].id, need=10, now=NOW)
+    claimed = claim_outbound(session, worker="w", now=NOW)
+    with counting(engine) as statements:
+        mark_sent_many(session, [(m.id, f"SM{m.id}") for m in claimed], now=NOW)
+    locks = 2 if engine.dialect.name == "postgresql" else 0  # provider ids, then the request
+    assert len(claimed) == 11 and len(statements) <= 3 + locks, "\n".join(statements)
+    rows = session.exec(select(OutboundMessage).execution_options(populate_existing=True)).all()
+    assert {(m.status, m.provider_sid) for m in rows} == {("sent", f"SM{m.id}") for m in claimed}
+    assert {invitation_of(session, m).state for m in claimed} == {"sent"}
 
 
 def test_a_failed_invitation_is_replaced_by_the_next_candidate(roster, session):

@@ -6,32 +6,11 @@ common answers are bounded here by the number of SQL statements they run.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 import sqlalchemy as sa
 
 from roster.quorum import create_request, record_sms_reply
-from tests.quorum.conftest import NOW
-
-DATA_STATEMENTS = ("SELECT", "INSERT", "UPDATE", "DELETE")
-
-
-@contextmanager
-def counting(engine: sa.Engine) -> Iterator[list[str]]:
-    """The data statements (not BEGIN/COMMIT) run on ``engine`` inside the block."""
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        if statement.lstrip().upper().startswith(DATA_STATEMENTS):
-            statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
+from tests.quorum.conftest import NOW, counting
 
 
 @pytest.fixture

@@ -115,31 +115,39 @@ def _figures(prefix: str, backend: str, summary: Summary, baseline: Summary | No
 
 
 def draw(curve: dict[int, dict[str, tuple[Summary, str]]], runs: int, sweep_runs: int) -> None:
-    """Median time to quorum against messages per quorum, one panel per quorum size."""
+    """Median time to quorum against messages per quorum, one panel per quorum size, with
+    the target region (at most half of inviting everyone's messages, at most 1.3x its time)."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot
+    from matplotlib.patches import Rectangle
 
-    figure, axes = pyplot.subplots(1, len(curve), figsize=(10, 4.2), sharey=True)
+    figure, axes = pyplot.subplots(1, len(curve), figsize=(11, 4.6), sharey=True)
     styles = {"sweep": ("o", "tab:blue"), "default": ("*", "tab:red"), "everyone": ("s", "tab:green"),
               "call tree": ("^", "tab:purple")}
     for axis, (need, points) in zip(axes, curve.items()):
-        sweep = sorted((s.messages, s.median) for s, kind in points.values() if kind in ("sweep", "default"))
-        axis.plot([x for x, _ in sweep], [y for _, y in sweep], color="tab:blue", alpha=0.3, linewidth=1)
+        everyone = points["everyone"][0]
+        axis.add_patch(Rectangle((0, 0), everyone.messages * MESSAGES_TARGET, everyone.median * MEDIAN_TARGET,
+                                 color="tab:green", alpha=0.12, label="target region"))
+        policies = sorted((s.messages, s.median) for s, kind in points.values() if kind in ("sweep", "default"))
+        frontier = [p for p in policies if not any(q[0] <= p[0] and q[1] < p[1] for q in policies)]
+        axis.plot([x for x, _ in frontier], [y for _, y in frontier], color="tab:blue", alpha=0.35, linewidth=1)
         for label, (summary, kind) in points.items():
             marker, colour = styles[kind]
-            axis.scatter(summary.messages, summary.median, marker=marker, color=colour, s=90 if kind != "sweep" else 30,
-                         zorder=3, label=None if kind == "sweep" else label)
-            axis.annotate(label, (summary.messages, summary.median), textcoords="offset points", xytext=(4, 4),
-                          fontsize=7)
-        axis.set_title(f"{need}-person quorum ({runs} simulated requests; sweep {sweep_runs})", fontsize=9)
+            axis.scatter(summary.messages, summary.median, marker=marker, color=colour, s=30 if kind == "sweep" else 110,
+                         zorder=3, label=None if kind == "sweep" else ("default +1/3" if kind == "default" else label))
+            if kind == "sweep":
+                axis.annotate(label, (summary.messages, summary.median), textcoords="offset points", xytext=(4, 3),
+                              fontsize=6.5, color="tab:blue")
+        axis.set_title(f"{need}-person quorum", fontsize=10)
         axis.set_xlabel("messages per quorum (SMS + calls)")
+        axis.set_xlim(0, everyone.messages * 1.08)
         axis.grid(alpha=0.3)
     axes[0].set_ylabel("median minutes to form")
     axes[0].legend(loc="upper right", fontsize=8)
-    figure.suptitle("Escalation trade-off: '+extra/minutes' = first wave need+extra, next wave and calls after minutes",
-                    fontsize=9)
+    figure.suptitle(f"Escalation trade-off ({runs} simulated requests per point, sweep {sweep_runs}): "
+                    "'+extra/minutes' = first wave need+extra; calls and next wave after minutes", fontsize=9)
     figure.tight_layout()
     figure.savefig(PLOT, dpi=110)
     pyplot.close(figure)

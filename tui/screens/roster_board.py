@@ -44,6 +44,11 @@ class RosterBoardScreen(Screen):
             super().__init__()
             self.board = board
 
+    class BoardLoadFailed(Message):
+        def __init__(self, error: str) -> None:
+            super().__init__()
+            self.error = error
+
     class StatusSaved(Message):
         def __init__(self, text: str, error: bool = False) -> None:
             super().__init__()
@@ -53,6 +58,8 @@ class RosterBoardScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.board: Board | None = None
+        self._loading = False
+        self._stale = False
         self.role_filter = ALL
         self.team_filter = ALL
 
@@ -77,15 +84,38 @@ class RosterBoardScreen(Screen):
         self.refresh_board()
         self.set_interval(self.app.settings.refresh_seconds, self.refresh_board)
 
-    @work(thread=True, exclusive=True, group="board-refresh")
     def refresh_board(self) -> None:
+        """Start a read of the board, unless one is running (then read again once it ends)."""
+        if self._loading:
+            self._stale = True
+            return
+        self._loading, self._stale = True, False
+        self._load_board()
+
+    @work(thread=True, group="board-refresh")
+    def _load_board(self) -> None:
         """Read the board in a worker thread and hand it to the screen."""
-        with read_session(self.app.engine) as session:
-            board = load_board(session, self.app.clock())
+        try:
+            with read_session(self.app.engine) as session:
+                board = load_board(session, self.app.clock())
+        except Exception as error:  # the database went away: say so, keep the last board
+            self.post_message(self.BoardLoadFailed(str(error).splitlines()[0]))
+            return
         self.post_message(self.BoardLoaded(board))
+
+    def _load_ended(self) -> None:
+        self._loading = False
+        if self._stale:
+            self.refresh_board()
+
+    @on(BoardLoadFailed)
+    def show_load_failure(self, message: BoardLoadFailed) -> None:
+        self._load_ended()
+        self.query_one("#board-status", Static).update(f"[b]Could not read the roster:[/b] {message.error}")
 
     @on(BoardLoaded)
     def show_board(self, message: BoardLoaded) -> None:
+        self._load_ended()
         first_load = self.board is None
         self.board = message.board
         if first_load:

@@ -71,6 +71,13 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def prepare_twilio_client() -> None:
+    """Load the twilio library's message and call resources now (they load on first use, a
+    tenth of a second), so the first delivery of a starting server does not pay for it."""
+    client = Client("AC" + "0" * 32, "not-used")
+    client.messages, client.calls  # noqa: B018  (attribute access imports the resources)
+
+
 def status_callback_url(settings: Settings) -> str | None:
     return f"{settings.public_url.rstrip('/')}/twilio/status" if settings.public_url else None
 

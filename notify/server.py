@@ -12,27 +12,33 @@ from contextlib import asynccontextmanager
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from notify.db_worker import DatabaseWorker
+from notify.db_worker import DatabaseWorker, SqliteWriters
+from notify.dispatch import prepare_twilio_client
 from notify.feeds import calendar_router
 from notify.webhooks import router as twilio_webhooks
 from roster.db import session_factory
+from roster.quorum.handling import warm_up
 from roster.quorum.policy import policy_for
 from roster.settings import Settings
 
 
 def create_server(settings: Settings, engine: sa.Engine) -> FastAPI:
     """The FastAPI app for ``diveboat serve``."""
-    database = DatabaseWorker(engine)
+    SqliteWriters.install(engine)
+    new_session = session_factory(engine)
+    database = DatabaseWorker(engine, new_session)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await database.run(warm_up)  # ready before uvicorn accepts the first request
+        prepare_twilio_client()
         yield
         database.close()
 
     app = FastAPI(title="Dive Boat", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
-    app.state.new_session = session_factory(engine)
+    app.state.new_session = new_session
     app.state.policy = policy_for(settings)
     app.state.database = database
     app.include_router(calendar_router())

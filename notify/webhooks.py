@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from starlette.datastructures import FormData
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
-from roster.quorum.handling import ReplyOutcome, record_keypress, record_sms_reply
+from roster.quorum.handling import ReplyOutcome, SmsReply, record_keypress
 from roster.quorum.models import MessageKind, OutboundMessage
 from roster.quorum.outbox import record_delivery_status
 from roster.settings import Settings
@@ -103,15 +103,9 @@ def _field(form: FormData, *names: str) -> str:
     return ""
 
 
-def _in_session(new_session, action, **kwargs):
-    with new_session() as session:
-        return action(session, **kwargs)
-
-
 async def _database(request: Request, action, **kwargs):
     """``action(session, **kwargs)`` in a database thread (see :mod:`notify.db_worker`)."""
-    state = request.app.state
-    return await state.database.run(_in_session, state.new_session, action, **kwargs)
+    return await request.app.state.database.run(action, **kwargs)
 
 
 @router.post("/sms")
@@ -120,8 +114,8 @@ async def inbound_sms(request: Request, background: BackgroundTasks, form: FormD
     sid = _field(form, "MessageSid", "SmsMessageSid", "SmsSid")
     if not sid:
         raise HTTPException(status_code=400, detail="MessageSid is missing")
-    outcome = await _database(request, record_sms_reply, from_phone=_field(form, "From"), body=_field(form, "Body"),
-                              provider_sid=sid, received_at=_now(request), policy=request.app.state.policy)
+    reply = SmsReply(from_phone=_field(form, "From"), body=_field(form, "Body"), provider_sid=sid, received_at=_now(request))
+    outcome = await request.app.state.database.record_sms_reply(reply, request.app.state.policy)
     _deliver_later(request, background, outcome)
     return Response(EMPTY_MESSAGING_TWIML, media_type=XML)
 

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -37,10 +39,14 @@ from roster.quorum.policy import DEFAULT_POLICY, EscalationPolicy
 from roster.quorum.replies import ParsedReply, ReplyKind, parse_reply
 from roster.timeutil import ensure_aware, utcnow
 
-__all__ = ["LATE_REPLY_WINDOW", "ReplyOutcome", "record_keypress", "record_sms_reply", "record_typed_reply"]
+__all__ = [
+    "LATE_REPLY_WINDOW", "ReplyOutcome", "SmsReply", "record_keypress", "record_sms_replies", "record_sms_reply",
+    "record_typed_reply",
+]
 
 LATE_REPLY_WINDOW = timedelta(hours=12)
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+DUPLICATE = ReplyOutcome("duplicate: already handled", duplicate=True)
 
 _person = Person.__table__
 _invitation = Invitation.__table__
@@ -68,23 +74,39 @@ def _target_query(by_code: bool):
 
 # Statements built once (the webhook runs them hundreds of times a second).
 _SEEN = sa.exists().where(_inbound.c.provider_sid == sa.bindparam("sid"))
-_SENDER = sa.select(_person.c.id, _person.c.name, _person.c.phone, _person.c.sms_opt_out, _SEEN.label("seen"))
+_SENDER = (_person.c.id, _person.c.name, _person.c.phone, _person.c.sms_opt_out)
+_seen = sa.select(_SEEN.label("seen")).subquery("seen_before")
+#: One row whatever the phone: was the sid seen, and the person (None if unknown) with their target.
 _SENDER_AND_TARGET = {
-    by_code: _SENDER.add_columns(*TARGET_COLUMNS)
+    by_code: sa.select(_seen.c.seen, *_SENDER, *TARGET_COLUMNS)
     .select_from(
-        _person.outerjoin(_invitation, _invitation.c.id == _target_query(by_code))
+        _seen.outerjoin(_person, _person.c.phone == sa.bindparam("phone"))
+        .outerjoin(_invitation, _invitation.c.id == _target_query(by_code))
         .outerjoin(_request, _request.c.id == _invitation.c.request_id)
     )
-    .where(_person.c.phone == sa.bindparam("phone"))
     .limit(1)
     for by_code in (False, True)
 }
-_SENDER_OF_INVITATION = _SENDER.join(_invitation, _invitation.c.person_id == _person.c.id).where(
-    _invitation.c.id == sa.bindparam("invitation_id"))
+_SENDER_OF_INVITATION = sa.select(*_SENDER, _SEEN.label("seen")).join(
+    _invitation, _invitation.c.person_id == _person.c.id).where(_invitation.c.id == sa.bindparam("invitation_id"))
 _STORE = {
     name: insert(_inbound).on_conflict_do_nothing(index_elements=[_inbound.c.provider_sid]).returning(_inbound.c.id)
     for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
 }
+
+
+@dataclass(frozen=True)
+class SmsReply:
+    """An SMS to our number, as Twilio reports it."""
+
+    from_phone: str
+    body: str
+    provider_sid: str
+    received_at: datetime | None = None
+
+
+class ConcurrentDuplicate(Exception):
+    """Another transaction stored the same message first (PostgreSQL): roll this one back."""
 
 
 def record_sms_reply(
@@ -97,23 +119,59 @@ def record_sms_reply(
     policy: EscalationPolicy | None = None,
 ) -> ReplyOutcome:
     """Record and act on an SMS reply (idempotent on ``provider_sid``); commits."""
-    received_at = ensure_aware(received_at or utcnow())
-    phone = _phone(from_phone)
-    parsed = parse_reply(body)
+    try:
+        result = _handle_sms(session, SmsReply(from_phone, body, provider_sid, received_at), policy or DEFAULT_POLICY)
+    except ConcurrentDuplicate:
+        result = DUPLICATE
+    if result.duplicate:
+        session.rollback()
+    else:
+        session.commit()
+    return result
+
+
+def record_sms_replies(
+    session: Session, replies: Sequence[SmsReply], *, policy: EscalationPolicy | None = None
+) -> list[ReplyOutcome]:
+    """Several SMS replies in one transaction and one commit (a busy server's batch, on SQLite).
+
+    Each counts exactly as :func:`record_sms_reply` would, in order (a repeated
+    MessageSid in the batch is a duplicate). Raises if any fails, with nothing
+    committed: the caller then records them one by one.
+    """
+    policy = policy or DEFAULT_POLICY
+    results = [_handle_sms(session, reply, policy) for reply in replies]
+    session.commit()
+    return results
+
+
+def warm_up(session: Session) -> None:
+    """Handle a made-up reply from nobody and roll it back, so the first real one finds its
+    SQL compiled (a server calls this as it starts)."""
+    _handle_sms(session, SmsReply("+10000000000", "1", "warm-up", utcnow()), DEFAULT_POLICY)
+    session.rollback()
+
+
+def _handle_sms(session: Session, reply: SmsReply, policy: EscalationPolicy) -> ReplyOutcome:
+    """Act on one reply inside the session's transaction and store it (nothing is done for a duplicate)."""
+    received_at = ensure_aware(reply.received_at or utcnow())
+    phone = _phone(reply.from_phone)
+    parsed = parse_reply(reply.body)
     connection = session.connection()
-    row = _sender_and_target(connection, provider_sid, phone, parsed, received_at)
-    if row is not None and row.seen:
-        return _duplicate(session)
-    if row is None:
+    row = _sender_and_target(connection, reply.provider_sid, phone, parsed, received_at)
+    if row.seen:
+        return DUPLICATE
+    if row.id is None:
         result = ReplyOutcome("unknown sender", understood=parsed.kind is not ReplyKind.UNKNOWN)
     else:
         if row.invitation_id is None and parsed.code is not None:  # a code that matches nothing: help, as if unreadable
             parsed = ParsedReply(ReplyKind.UNKNOWN)
-            row = _sender_and_target(connection, provider_sid, phone, parsed, received_at)
+            row = _sender_and_target(connection, reply.provider_sid, phone, parsed, received_at)
         sender = Sender(row.id, row.name, row.phone, row.sms_opt_out)
         target = Target.from_row(row) if row.invitation_id is not None else None
-        result = act(session, connection, sender, parsed, target, received_at, policy or DEFAULT_POLICY, voice=False)
-    return _store(session, connection, provider_sid, Channel.SMS, phone, body, received_at, result)
+        result = act(session, connection, sender, parsed, target, received_at, policy, voice=False)
+    _store(connection, reply.provider_sid, Channel.SMS, phone, reply.body, received_at, result)
+    return result
 
 
 def record_keypress(
@@ -130,16 +188,25 @@ def record_keypress(
     sid = f"{call_sid}:{digits}"[:80]
     connection = session.connection()
     row = connection.execute(_SENDER_OF_INVITATION, {"sid": sid, "invitation_id": invitation_id}).first()
-    if row is None:
-        return _store(session, connection, sid, Channel.VOICE, "", digits, received_at,
-                      ReplyOutcome("no such invitation", understood=False))
-    if row.seen:
-        return _duplicate(session)
-    sender = Sender(row.id, row.name, row.phone, row.sms_opt_out)
-    parsed = parse_reply((digits or "").strip()[:1])
-    target = load_target(connection, invitation_id)
-    result = act(session, connection, sender, parsed, target, received_at, policy or DEFAULT_POLICY, voice=True)
-    return _store(session, connection, sid, Channel.VOICE, sender.phone, digits, received_at, result)
+    try:
+        if row is None:
+            result = ReplyOutcome("no such invitation", understood=False)
+            _store(connection, sid, Channel.VOICE, "", digits, received_at, result)
+        elif row.seen:
+            result = DUPLICATE
+        else:
+            sender = Sender(row.id, row.name, row.phone, row.sms_opt_out)
+            parsed = parse_reply((digits or "").strip()[:1])
+            target = load_target(connection, invitation_id)
+            result = act(session, connection, sender, parsed, target, received_at, policy or DEFAULT_POLICY, voice=True)
+            _store(connection, sid, Channel.VOICE, sender.phone, digits, received_at, result)
+    except ConcurrentDuplicate:
+        result = DUPLICATE
+    if result.duplicate:
+        session.rollback()
+    else:
+        session.commit()
+    return result
 
 
 def record_typed_reply(
@@ -164,29 +231,22 @@ def _phone(text: str) -> str:
         return text[:20]
 
 
-def _duplicate(session: Session) -> ReplyOutcome:
-    session.rollback()
-    return ReplyOutcome("duplicate: already handled", duplicate=True)
-
-
-def _store(session: Session, connection: sa.Connection, sid: str, channel: Channel, phone: str, body: str,
-           at: datetime, result: ReplyOutcome) -> ReplyOutcome:
-    """Keep the inbound message with what it did, and commit; a concurrent delivery of the same
-    message that got there first makes this one a duplicate (everything it did is rolled back)."""
+def _store(connection: sa.Connection, sid: str, channel: Channel, phone: str, body: str, at: datetime,
+           result: ReplyOutcome) -> None:
+    """Keep the inbound message with what it did; raises ConcurrentDuplicate when a concurrent
+    delivery of the same message got there first (its insert waits for that transaction)."""
     inbound_id = connection.execute(_STORE[connection.dialect.name], {
         "provider_sid": sid, "channel": channel.value, "from_phone": phone[:20], "body": (body or "")[:1600],
         "received_at": at, "invitation_id": result.invitation_id, "outcome": result.outcome[:200],
         "understood": result.understood,
     }).scalar()
     if inbound_id is None:
-        return _duplicate(session)
-    session.commit()
-    return result
+        raise ConcurrentDuplicate(sid)
 
 
 def _sender_and_target(connection: sa.Connection, sid: str, phone: str, parsed: ParsedReply, at: datetime):
-    """Whether ``sid`` was seen, the person with this phone and the invitation their reply is about
-    (with its request), in one query; None when nobody has this phone.
+    """One row: whether ``sid`` was seen, the person with this phone (``id`` None when nobody has
+    it) and the invitation their reply is about, with its request.
 
     The target: by code when the reply names one, else the most recent invitation of an
     open request, else a recently closed one (an answer to something long closed is

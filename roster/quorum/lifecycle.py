@@ -30,7 +30,15 @@ from roster.quorum.models import (
     RequestState,
 )
 from roster.quorum.policy import DEFAULT_POLICY, EscalationPolicy
-from roster.quorum.store import add_event, first_name, lock_request, queue_message, request_party
+from roster.quorum.store import (
+    add_event,
+    first_name,
+    forget_loaded,
+    lock_request,
+    queue_message,
+    queue_texts,
+    request_party,
+)
 from roster.timeutil import ensure_aware, utcnow
 
 MAX_NEED = 12
@@ -152,11 +160,13 @@ def form(session: Session, request: QuorumRequest, now: datetime, policy: Escala
     requester, case_reference = request_party(session, request)
     asker = first_name(requester.name)
     joiners = joiners_of(session, request.id)
+    texts = []
     for joiner in joiners:
         others = [first_name(p.name) for p in joiners if p.id != joiner.id]
-        _text(session, joiner, messages.formed_sms(asker, case_reference, others, policy.conference_number), request, now)
+        texts.append((joiner, messages.formed_sms(asker, case_reference, others, policy.conference_number)))
     names = [first_name(p.name) for p in joiners]
-    _text(session, requester, messages.formed_for_requester_sms(case_reference, names, policy.conference_number), request, now)
+    texts.append((requester, messages.formed_for_requester_sms(case_reference, names, policy.conference_number)))
+    _text_all(session, texts, request, now)
     stood_down = _release_pending(session, request, InvitationState.STOOD_DOWN, now,
                                   messages.stand_down_sms(asker, case_reference))
     add_event(session, request.id, f"Formed: {', '.join(names)} joined" + (f"; stood down {', '.join(stood_down)}" if stood_down else ""), now)
@@ -172,8 +182,7 @@ def close(session: Session, request: QuorumRequest, state: RequestState, now: da
     closing = messages.closed_sms(first_name(requester.name), case_reference, cancelled=cancelled)
     outcome = InvitationState.STOOD_DOWN if cancelled else InvitationState.NO_ANSWER
     _release_pending(session, request, outcome, now, closing if cancelled else None)
-    for joiner in joiners_of(session, request.id):
-        _text(session, joiner, closing, request, now)
+    _text_all(session, [(joiner, closing) for joiner in joiners_of(session, request.id)], request, now)
     summary = ("Cancelled" if cancelled else "Not formed by the deadline") + ": " + outcome_summary(session, request.id)
     add_event(session, request.id, summary, now)
     return summary
@@ -194,43 +203,51 @@ def outcome_summary(session: Session, request_id: int) -> str:
     return "; ".join(parts) or "nobody was invited"
 
 
+_invitation = Invitation.__table__
+_outbound = OutboundMessage.__table__
+
+
 def _release_pending(
     session: Session, request: QuorumRequest, outcome: InvitationState, now: datetime, text: str | None
 ) -> list[str]:
-    """Move waiting invitations to ``outcome``; unsent invitations are withdrawn, others get ``text``."""
-    pending = session.exec(
-        select(Invitation, Person)
+    """Move waiting invitations to ``outcome``; unsent invitations are withdrawn, others get ``text``.
+
+    A few statements whatever the number of invitations (forming a quorum happens while
+    replies pour in).
+    """
+    pending = session.execute(
+        select(Invitation.id, Person.name, Person.phone, Person.sms_opt_out)
         .join(Person, Person.id == Invitation.person_id)
         .where(Invitation.request_id == request.id, Invitation.state.in_([s.value for s in PENDING_STATES]))
         .order_by(Invitation.id)
     ).all()
-    names = []
-    for invitation, person in pending:
-        invitation.state = outcome.value
-        session.add(invitation)
-        names.append(first_name(person.name))
-        withdrawn = session.execute(
-            sa.delete(OutboundMessage).where(
-                OutboundMessage.invitation_id == invitation.id,
-                OutboundMessage.kind == MessageKind.SMS.value,
-                OutboundMessage.status == MessageStatus.QUEUED.value,
-            )
-        ).rowcount
-        if not withdrawn and text:
-            _text(session, person, text, request, now)
+    if pending:
+        ids = [row.id for row in pending]
+        session.execute(sa.update(_invitation).where(_invitation.c.id.in_(ids)).values(state=outcome.value))
+        forget_loaded(session, Invitation)
+        withdrawn = set(session.execute(
+            sa.delete(_outbound)
+            .where(_outbound.c.invitation_id.in_(ids), _outbound.c.kind == MessageKind.SMS.value,
+                   _outbound.c.status == MessageStatus.QUEUED.value)
+            .returning(_outbound.c.invitation_id)
+        ).scalars())
+        if text:
+            told = [(row.phone, text) for row in pending if row.id not in withdrawn and not row.sms_opt_out]
+            queue_texts(session, told, request_id=request.id, now=now)
     session.execute(
-        sa.delete(OutboundMessage).where(
-            OutboundMessage.request_id == request.id,
-            OutboundMessage.kind == MessageKind.VOICE.value,
-            OutboundMessage.status == MessageStatus.QUEUED.value,
+        sa.delete(_outbound).where(
+            _outbound.c.request_id == request.id,
+            _outbound.c.kind == MessageKind.VOICE.value,
+            _outbound.c.status == MessageStatus.QUEUED.value,
         )
     )
-    return names
+    return [first_name(row.name) for row in pending]
 
 
-def _text(session: Session, person: Person, body: str, request: QuorumRequest, now: datetime) -> None:
-    if not person.sms_opt_out:
-        queue_message(session, to_phone=person.phone, body=body, request_id=request.id, now=now)
+def _text_all(session: Session, texts: list[tuple[Person, str]], request: QuorumRequest, now: datetime) -> None:
+    """Queue each (person, text), except to people who opted out of SMS."""
+    queue_texts(session, [(person.phone, body) for person, body in texts if not person.sms_opt_out],
+                request_id=request.id, now=now)
 
 
 def cancel_request(session: Session, request_id: int, *, now: datetime | None = None) -> QuorumRequest:

@@ -24,7 +24,7 @@ from roster.quorum.models import (
     OutboundMessage,
     QuorumRequest,
 )
-from roster.quorum.store import add_event, first_name, lock_request
+from roster.quorum.store import add_event, first_name, forget_loaded, lock_request
 from roster.timeutil import ensure_aware, utcnow
 
 CLAIM_TIMEOUT = timedelta(minutes=2)
@@ -186,7 +186,7 @@ def mark_sent_many(session: Session, sent: Iterable[tuple[int, str | None]], *, 
         connection.execute(_LOCK_REQUESTS_OF, {"ids": ids})
     connection.execute(_MARK_SENT, rows)
     connection.execute(_INVITATIONS_SENT, {"ids": ids})
-    _expire_loaded(session, set(ids))
+    forget_loaded(session, Invitation, OutboundMessage)
     _apply_early_statuses(session, sids, now)
     session.commit()
 
@@ -203,7 +203,7 @@ def mark_outbox(session: Session, message_ids: Iterable[int], *, now: datetime |
         .values(status=MessageStatus.OUTBOX.value, sent_at=now)
     )
     session.connection().execute(_INVITATIONS_SENT, {"ids": ids})
-    _expire_loaded(session, set())
+    forget_loaded(session, Invitation)
     session.commit()
 
 
@@ -256,13 +256,6 @@ def _apply_status(session: Session, message: OutboundMessage, new_status: Messag
         )
         reached = InvitationState.DELIVERED if new_status is MessageStatus.DELIVERED else InvitationState.SENT
         _invitation_reached(session, message, reached)
-
-
-def _expire_loaded(session: Session, message_ids: set[int]) -> None:
-    """Plain UPDATEs leave objects this session already holds as they were: have them re-read."""
-    for loaded in list(session.identity_map.values()):
-        if isinstance(loaded, Invitation) or (isinstance(loaded, OutboundMessage) and loaded.id in message_ids):
-            session.expire(loaded)
 
 
 def _lock_sids(session: Session, sids: list[str]) -> None:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from roster.models import Case, Person
-from roster.quorum.models import MessageKind, OutboundMessage, QuorumEvent, QuorumRequest
+from roster.quorum.models import MessageKind, MessageStatus, OutboundMessage, QuorumEvent, QuorumRequest
 
 
 def lock_request(session: Session, request_id: int, *, skip_locked: bool = False) -> QuorumRequest | None:
@@ -57,6 +57,26 @@ def queue_message(
 
 
 _ADD_EVENT = sa.insert(QuorumEvent.__table__)
+
+
+_QUEUE_TEXT = sa.insert(OutboundMessage.__table__)
+
+
+def queue_texts(session: Session, texts: list[tuple[str, str]], *, request_id: int | None, now: datetime) -> None:
+    """Queue several SMS, (phone, body) each, in one statement (no objects to load)."""
+    if texts:
+        session.execute(_QUEUE_TEXT, [
+            {"kind": MessageKind.SMS.value, "to_phone": phone, "body": body, "request_id": request_id,
+             "status": MessageStatus.QUEUED.value, "created_at": now}
+            for phone, body in texts
+        ])
+
+
+def forget_loaded(session: Session, *classes: type) -> None:
+    """Have objects of ``classes`` that this session holds re-read: plain UPDATEs left them as they were."""
+    for loaded in list(session.identity_map.values()):
+        if isinstance(loaded, classes):
+            session.expire(loaded)
 
 
 def add_event(session: Session, request_id: int, text: str, now: datetime) -> None:

@@ -1,17 +1,22 @@
-"""The reply webhook's path: database work off the event loop, deliveries only when a reply queued something."""
+"""The reply webhook's path: database work off the event loop (SQLite: batched into one transaction),
+deliveries only when a reply queued something."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
+from sqlmodel import select
 import httpx
 from twilio.request_validator import RequestValidator
 
-import notify.webhooks
+import notify.db_worker
+from notify.db_worker import DatabaseWorker
 from notify.dispatch import DeliveryKicker
 from notify.server import create_server
-from roster.quorum import create_request
+from roster.quorum import DEFAULT_POLICY, create_request
+from roster.quorum.handling import SmsReply
+from roster.quorum.models import InboundMessage, QuorumRequest
 from tests.fake_twilio import ServerThread
 from tests.notify.helpers import add_team, wait_for
 
@@ -41,7 +46,7 @@ def post_reply(base: str, token: str, phone: str, body: str, sid: str) -> int:
 def test_reply_handling_runs_in_a_worker_thread_not_on_the_event_loop(server, twilio, monkeypatch):
     base, team = server
     threads_with_a_loop = []
-    handle = notify.webhooks.record_sms_reply
+    handle = notify.db_worker.record_sms_reply
 
     def recording(*args, **kwargs):
         try:
@@ -51,7 +56,7 @@ def test_reply_handling_runs_in_a_worker_thread_not_on_the_event_loop(server, tw
             threads_with_a_loop.append(False)
         return handle(*args, **kwargs)
 
-    monkeypatch.setattr(notify.webhooks, "record_sms_reply", recording)
+    monkeypatch.setattr(notify.db_worker, "record_sms_reply", recording)
     assert post_reply(base, twilio.auth_token, team["Alex"].phone, "1", "SM1") == 200
     assert threads_with_a_loop == [False]
 
@@ -71,3 +76,35 @@ def test_only_replies_that_queued_a_text_start_a_delivery_pass(server, twilio, m
         assert post_reply(base, twilio.auth_token, team[name].phone, body, f"SM{n}") == 200
         wait_for(lambda: len(kicks) == passes, f"{passes} delivery passes after {name}'s {body!r}")  # after the answer
     assert len(kicks) == 2
+
+
+def replies_at_once(engine, new_session, replies) -> list:
+    """Submit ``replies`` to a database worker all at once (as a burst of webhooks would)."""
+    async def burst():
+        worker = DatabaseWorker(engine, new_session)
+        try:
+            return await asyncio.gather(*(worker.record_sms_reply(reply, DEFAULT_POLICY) for reply in replies))
+        finally:
+            worker.close()
+
+    return asyncio.run(burst())
+
+
+@pytest.mark.parametrize("batch_fails", [False, True])
+def test_a_burst_of_replies_counts_each_once(engine, new_session, clock, monkeypatch, batch_fails):
+    with new_session() as session:
+        team = add_team(session, clock())
+        request_id = create_request(session, team["Sam"].id, need=3, now=clock()).id
+    if batch_fails:  # e.g. a bug in one reply: each is then recorded in its own transaction
+        monkeypatch.setattr(notify.db_worker, "record_sms_replies", lambda *a, **k: (_ for _ in ()).throw(RuntimeError))
+    names = ["Alex", "Bea", "Alex", "Cal", "Bea"]
+    sids = ["SM1", "SM2", "SM1", "SM3", "SM4"]  # the third is Twilio re-delivering the first
+    outcomes = replies_at_once(engine, new_session, [
+        SmsReply(team[name].phone, "1", sid, clock()) for name, sid in zip(names, sids, strict=True)])
+    expected = ["joined", "joined", "duplicate: already handled", "joined: quorum formed", "already joined"]
+    if engine.dialect.name == "sqlite":  # one thread, in order; PostgreSQL's threads may take them in any order
+        assert [o.outcome for o in outcomes] == expected
+    assert sorted(o.outcome for o in outcomes) == sorted(expected)
+    with new_session() as session:
+        assert session.get(QuorumRequest, request_id).state == "formed"
+        assert sorted(session.exec(select(InboundMessage.provider_sid))) == ["SM1", "SM2", "SM3", "SM4"]

@@ -19,7 +19,7 @@ from roster.quorum.policy import EscalationPolicy, policy_for
 from roster.settings import Settings
 from roster.timeutil import utcnow
 from notify.dispatch import DeliveryReport, deliver_pending, worker_name
-from notify.polling import InboxPoller, PollReport
+from notify.polling import InboxPoller, PollReport, catch_up
 from notify.twilio_client import twilio_configured
 
 log = logging.getLogger(__name__)
@@ -42,11 +42,15 @@ class TickReport:
 
 
 class EscalationLoop:
-    """Advance + poll (when needed) + deliver, on demand (:meth:`tick`) or in a thread."""
+    """Advance + poll (when needed) + deliver, on demand (:meth:`tick`) or in a thread.
+
+    ``catch_up`` (``diveboat serve``): before the first turn in the thread, read the
+    replies that came while no server was listening.
+    """
 
     def __init__(self, settings: Settings, new_session: SessionFactory, *, interval: float = DEFAULT_INTERVAL_SECONDS,
                  clock: Callable[[], datetime] = utcnow, policy: EscalationPolicy | None = None,
-                 poll: bool | None = None) -> None:
+                 poll: bool | None = None, catch_up: bool = False) -> None:
         self.settings = settings
         self.new_session = new_session
         self.interval = interval
@@ -54,6 +58,7 @@ class EscalationLoop:
         self.policy = policy or policy_for(settings)
         self.worker = worker_name()
         self.poller = InboxPoller(settings, new_session) if (should_poll(settings) if poll is None else poll) else None
+        self.catch_up = catch_up and twilio_configured(settings)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -77,7 +82,18 @@ class EscalationLoop:
         self._wake.set()
 
     def run_forever(self) -> None:
-        """Tick every ``interval`` seconds until :meth:`stop`; a failing turn is logged, not fatal."""
+        """Tick every ``interval`` seconds until :meth:`stop`; a failing turn is logged, not fatal.
+
+        With ``catch_up``, first read the replies sent while nothing was listening (see
+        :func:`notify.polling.catch_up`).
+        """
+        if self.catch_up:
+            try:
+                found = catch_up(self.settings, self.new_session, now=self.clock()).recorded
+                if found:
+                    log.info("read %d repl%s sent while the server was down", found, "y" if found == 1 else "ies")
+            except Exception:
+                log.exception("could not read the replies sent while the server was down")
         while not self._stop.is_set():
             try:
                 report = self.tick()

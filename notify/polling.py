@@ -9,14 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
+from sqlmodel import select
+
 from roster.db import SessionFactory
-from roster.quorum.handling import record_sms_reply
+from roster.quorum.handling import TYPED_PREFIX, record_sms_reply
+from roster.quorum.models import Channel, InboundMessage
 from roster.quorum.policy import policy_for
 from roster.settings import Settings
 from roster.timeutil import utcnow
 from notify.twilio_client import make_client
 
 DEFAULT_LOOKBACK = timedelta(hours=1)
+#: How far back a starting server looks for replies it missed while it was down.
+CATCH_UP_LIMIT = timedelta(hours=24)
 #: Polls look back a little before the newest message seen: clocks and API filters are coarse.
 OVERLAP = timedelta(minutes=2)
 PAGE_SIZE = 200
@@ -27,7 +33,7 @@ class PollReport:
     """What one polling pass found."""
 
     listed: int = 0
-    recorded: int = 0
+    recorded: int = 0  # new replies (one a webhook or another poller already stored does not count)
 
 
 class InboxPoller:
@@ -54,11 +60,11 @@ class InboxPoller:
         for message in inbound:
             received = message.date_sent or message.date_created or utcnow()
             with self.new_session() as session:
-                record_sms_reply(session, from_phone=message.from_, body=message.body or "",
-                                 provider_sid=message.sid, received_at=received, policy=self.policy)
+                outcome = record_sms_reply(session, from_phone=message.from_, body=message.body or "",
+                                           provider_sid=message.sid, received_at=received, policy=self.policy)
             self._seen[message.sid] = received
             self.since = max(self.since, received)
-            report.recorded += 1
+            report.recorded += not outcome.duplicate
         self._forget_old()
         return report
 
@@ -69,4 +75,18 @@ class InboxPoller:
 
 def poll_inbound(settings: Settings, new_session: SessionFactory, since: datetime) -> PollReport:
     """One polling pass over messages sent to our number since ``since``."""
+    return InboxPoller(settings, new_session, since=since).poll()
+
+
+def catch_up(settings: Settings, new_session: SessionFactory, *, now: datetime | None = None) -> PollReport:
+    """Replies sent while no server was listening: one polling pass over messages to our number
+    since the last SMS reply recorded (at most :data:`CATCH_UP_LIMIT` ago). ``diveboat serve``
+    runs it as it starts; replies a webhook also delivers count once."""
+    now = now or utcnow()
+    with new_session() as session:
+        last = session.exec(
+            select(sa.func.max(InboundMessage.received_at)).where(
+                InboundMessage.channel == Channel.SMS.value, InboundMessage.provider_sid.not_like(f"{TYPED_PREFIX}%"))
+        ).one()
+    since = max(last, now - CATCH_UP_LIMIT) if last else now - CATCH_UP_LIMIT
     return InboxPoller(settings, new_session, since=since).poll()

@@ -40,13 +40,15 @@ from roster.quorum.replies import ParsedReply, ReplyKind, parse_reply
 from roster.timeutil import ensure_aware, utcnow
 
 __all__ = [
-    "LATE_REPLY_WINDOW", "ReplyOutcome", "SmsReply", "record_keypress", "record_sms_replies", "record_sms_reply",
+    "LATE_REPLY_WINDOW", "TYPED_PREFIX", "ReplyOutcome", "SmsReply", "record_keypress", "record_sms_replies", "record_sms_reply",
     "record_typed_reply",
 ]
 
 LATE_REPLY_WINDOW = timedelta(hours=12)
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 DUPLICATE = ReplyOutcome("duplicate: already handled", duplicate=True)
+#: Replies typed in the dashboard on someone's behalf are stored under ``typed-<random>``.
+TYPED_PREFIX = "typed-"
 
 _person = Person.__table__
 _invitation = Invitation.__table__
@@ -215,7 +217,7 @@ def record_typed_reply(
 ) -> ReplyOutcome:
     """A reply typed by the coordinator on a worker's behalf (outbox mode, phone-only replies)."""
     return record_sms_reply(
-        session, from_phone=from_phone, body=body, provider_sid=f"typed-{uuid.uuid4().hex}", received_at=received_at,
+        session, from_phone=from_phone, body=body, provider_sid=f"{TYPED_PREFIX}{uuid.uuid4().hex}", received_at=received_at,
         policy=policy,
     )
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from datetime import timedelta
 
 from sqlmodel import select
 
 from notify.clock import EscalationLoop
-from notify.polling import InboxPoller
+from notify.polling import CATCH_UP_LIMIT, InboxPoller, catch_up
 from roster.models import Person
 from roster.quorum.models import InboundMessage
 from tests.notify.helpers import ask_for_quorum, invitation_states, request_state
@@ -65,3 +66,29 @@ def test_overlapping_pollers_record_each_reply_once(twilio, twilio_settings, tea
         rows = session.exec(select(InboundMessage)).all()
         assert sorted(row.body for row in rows) == ["1", "STOP"]
         assert session.get(Person, team["Fin"].id).sms_opt_out
+
+
+def test_a_starting_server_catches_up_on_replies_sent_while_it_was_down(twilio, twilio_settings, team, phones, clock,
+                                                                        new_session):
+    """Webhooks sent while ``diveboat serve`` was down are lost on Twilio's side: the server reads
+    what came since the last reply it recorded, once, as it starts."""
+    request_id = ask_for_quorum(new_session, team["Sam"], clock, need=3)
+    EscalationLoop(twilio_settings, new_session, clock=clock, poll=False).tick()
+    a, b, c, d = [name for name, phone in phones.items() if phone.texts]
+    phones[a].reply("1")
+    assert catch_up(twilio_settings, new_session, now=clock()).recorded == 1  # a server started: Alex's 1
+    phones[b].reply("1")  # the server is down (nothing posts these anywhere)
+    phones[c].reply("yes")
+    report = catch_up(twilio_settings, new_session, now=clock())
+    assert report.recorded == 2  # Alex's reply was listed again (overlap) but counted once
+    assert invitation_states(new_session, request_id, team) == {a: "joined", b: "joined", c: "joined", d: "stood_down"}
+    assert request_state(new_session, request_id) == "formed"
+
+
+def test_catching_up_reads_one_day_back_at_most(twilio, twilio_settings, team, phones, clock, new_session):
+    ask_for_quorum(new_session, team["Sam"], clock)
+    EscalationLoop(twilio_settings, new_session, clock=clock, poll=False).tick()
+    invitee = next(phone for phone in phones.values() if phone.texts)
+    invitee.reply("1")
+    assert catch_up(twilio_settings, new_session, now=clock() + CATCH_UP_LIMIT + timedelta(minutes=5)).recorded == 0
+    assert catch_up(twilio_settings, new_session, now=clock() + timedelta(hours=23)).recorded == 1

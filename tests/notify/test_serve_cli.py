@@ -122,3 +122,24 @@ def _healthy(base: str) -> bool:
     except httpx.TransportError:
         time.sleep(0.1)
         return False
+
+
+def test_diveboat_serve_reads_replies_sent_while_it_was_down(database, twilio):
+    url, new_session, team = database
+    request_id = ask_for_quorum(new_session, team["Sam"], Clock(), need=2)
+    diveboat("--db", url, "poll", env=twilio.settings_env())  # the first wave goes out; then no server runs
+    phones = [p for p in (twilio.phone(person.phone) for person in team.values()) if p.texts]
+    for phone in phones[:2]:
+        phone.reply("1")  # nothing listens: Twilio cannot deliver these webhooks
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    env = {**os.environ, **twilio.settings_env(), "DIVEBOAT_PUBLIC_URL": public}
+    server = subprocess.Popen([*COMMAND, "--db", url, "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: request_state(new_session, request_id) == "formed", "the replies sent while down", timeout=60)
+        wait_for(lambda: phones[0].last_text.startswith("Dive Boat: you're in."), "the confirmation")
+    finally:
+        server.send_signal(signal.SIGINT)
+        stdout, stderr = server.communicate(timeout=60)
+    assert server.returncode == 0, stderr

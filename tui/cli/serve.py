@@ -47,7 +47,7 @@ def serve(obj: CliContext, host: str, port: int) -> None:
             err=True,
         )
     app = create_server(settings, obj.engine)
-    loop = EscalationLoop(settings, obj.new_session).start()
+    loop = EscalationLoop(settings, obj.new_session, catch_up=True).start()  # replies sent while down, first
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after shutting down cleanly

@@ -27,17 +27,23 @@ class DiveBoatApp(App):
         Binding("k", "compliance", "Compliance", show=False),
     ]
 
-    def __init__(self, settings: Settings, engine: sa.Engine, clock: Clock = utcnow) -> None:
+    def __init__(self, settings: Settings, engine: sa.Engine, clock: Clock = utcnow, *,
+                 escalation_clock: bool = True) -> None:
         super().__init__()
         self.settings = settings
         self.engine = engine
         self.new_session: SessionFactory = session_factory(engine)
         self.clock = clock
         self.title = settings.service_name
+        self.runs_escalation_clock = escalation_clock
+        self.escalation_clock = None  # the quorum escalation clock, started on mount (tui.screens.quorum_clock)
 
     def on_mount(self) -> None:
+        from tui.screens.quorum_clock import DashboardClock
         from tui.screens.roster_board import RosterBoardScreen
 
+        if self.runs_escalation_clock:
+            self.escalation_clock = DashboardClock(self).start()
         self.push_screen(RosterBoardScreen())
 
     def action_supervision(self) -> None:
@@ -60,9 +66,13 @@ class DiveBoatApp(App):
             yield from palette_commands()
 
 
-def create_app(settings: Settings, engine: sa.Engine, clock: Clock = utcnow) -> DiveBoatApp:
-    """The one factory that builds the dashboard, for the CLI and for tests."""
-    return DiveBoatApp(settings, engine, clock)
+def create_app(settings: Settings, engine: sa.Engine, clock: Clock = utcnow, *,
+               escalation_clock: bool = True) -> DiveBoatApp:
+    """The one factory that builds the dashboard, for the CLI and for tests.
+
+    ``escalation_clock=False`` leaves quorum requests alone (a test that wants nothing to move).
+    """
+    return DiveBoatApp(settings, engine, clock, escalation_clock=escalation_clock)
 
 
 def run_dashboard(settings: Settings, engine: sa.Engine) -> None:

@@ -35,10 +35,10 @@ class Clock:
         return self.now
 
 
-def build_app(url: str, engine, clock: Clock):
+def build_app(url: str, engine, clock: Clock, *, escalation_clock: bool = True):
     with session_factory(engine)() as session:
         seed_demo(session, START)
-    return create_app(Settings(db=url), engine, clock=clock)
+    return create_app(Settings(db=url), engine, clock=clock, escalation_clock=escalation_clock)
 
 
 @pytest.fixture
@@ -53,9 +53,10 @@ def app(engine, db_url, clock):
 
 @pytest.fixture
 def snapshot_app(tmp_path, clock):
+    """On a SQLite file, with the escalation clock stopped: a snapshot shows the seeded moment."""
     url = f"sqlite:///{tmp_path / 'snapshot.db'}"
     engine = open_database(url)
-    yield build_app(url, engine, clock)
+    yield build_app(url, engine, clock, escalation_clock=False)
     engine.dispose()
 
 
@@ -128,7 +129,7 @@ async def test_a_reply_recorded_elsewhere_shows_live_and_the_clock_escalates(app
         await until(pilot, lambda: screen.view.unparsed, "the unparsed reply shown")
         assert screen.query_one("#quorum-unparsed").display
 
-        clock.now = START + timedelta(minutes=3)  # nobody answered: the screen's clock calls and widens
+        clock.now = START + timedelta(minutes=3)  # nobody answered: the dashboard's clock calls and widens
         await until(pilot, lambda: len(screen.view.invitees) > 2, "a second wave", tries=120)
         steps = [e["text"] for e in screen.view.events]
         assert any(text.startswith("No reply after 3 min: calling") for text in steps)

@@ -1,8 +1,9 @@
 """The quorum screen: a request's invitees changing live, its steps, outbox and Thinking Together card.
 
-The screen reads the request from the database every ``refresh_seconds`` and runs the
-escalation clock (advance + deliver) in a worker, so replies arriving by webhook,
-polling or typed here show within a refresh, whichever process recorded them.
+The screen reads the request from the database every ``refresh_seconds``, and again
+as soon as the dashboard's escalation clock (:mod:`tui.screens.quorum_clock`) has
+done something, so replies arriving by webhook, polling or typed here show within a
+refresh, whichever process recorded them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from roster.db import read_session
 from roster.quorum import QuorumError, cancel_request, queue_conference, save_next_step
 from roster.quorum.views import RequestView, list_requests, request_view
 from tui.formatting import clock_text
+from tui.screens.quorum_clock import EscalationClockTicked
 from tui.screens.quorum_forms import QuorumReplyForm, QuorumRequestForm, ReplyTyped
 from tui.screens.quorum_service import deliver, typed_reply
 from tui.widgets.quorum_invitees import QuorumInvitees
@@ -28,9 +30,6 @@ from tui.widgets.quorum_outbox import QuorumOutbox
 from tui.widgets.quorum_steps import QuorumSteps, QuorumUnparsed
 from tui.widgets.quorum_summary import QuorumSummary
 from tui.widgets.quorum_thinking import ThinkingTogetherCard
-
-CLOCK_SECONDS = 2.0
-
 
 def open_request_form(app, person_id: int, person_name: str) -> None:
     """Ask for a quorum for a worker: the form, then this request's screen."""
@@ -105,7 +104,6 @@ class QuorumScreen(Screen):
         self.query_one("#quorum-unparsed").display = False
         self.refresh_view()
         self.set_interval(self.app.settings.refresh_seconds, self.refresh_view)
-        self.set_interval(CLOCK_SECONDS, self.run_clock)
 
     @work(thread=True, exclusive=True, group="quorum-refresh")
     def refresh_view(self) -> None:
@@ -119,15 +117,10 @@ class QuorumScreen(Screen):
         newer = ids[position - 1] if position > 0 else None
         self.post_message(self.Loaded(request_id, view, (older, newer)))
 
-    @work(thread=True, exclusive=True, group="quorum-clock")
-    def run_clock(self) -> None:
-        """The escalation clock: voice calls, waves, replacements, expiry; then send."""
-        from notify.clock import EscalationLoop
-
-        if getattr(self, "_loop", None) is None:
-            self._loop = EscalationLoop(self.app.settings, self.app.new_session, clock=self.app.clock)
-        report = self._loop.tick()
-        if report.steps or report.delivered.handled:
+    @on(EscalationClockTicked)
+    def clock_ticked(self, message: EscalationClockTicked) -> None:
+        """The escalation clock took a step, sent something or read replies: show it now."""
+        if message.changed:
             self.refresh_view()
 
     @on(Loaded)

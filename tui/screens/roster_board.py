@@ -18,6 +18,7 @@ from roster.db import read_session
 from roster.models import Role, Status
 from tui.formatting import ROLE_LABELS, clock_text
 from tui.screens.status_form import StatusChange, StatusForm
+from tui.widgets.quorum_clock_line import QuorumClockLine
 from tui.widgets.roster_table import RosterTable
 
 ALL = "all"
@@ -76,6 +77,7 @@ class RosterBoardScreen(Screen):
         yield LoadingIndicator(id="board-loading")
         yield RosterTable(id="roster-table")
         yield Static("Loading the roster…", id="board-status")
+        yield QuorumClockLine(id="quorum-clock")
         yield Footer()
 
     def on_mount(self) -> None:

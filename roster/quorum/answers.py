@@ -138,7 +138,7 @@ def act(
             return ReplyOutcome("opted back in to SMS")
     if target is None:
         return ReplyOutcome("no open invitation for this sender", understood=parsed.is_answer)
-    if connection.dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql" and not _changes_nothing(parsed, target):
         connection.execute(_LOCK_REQUEST, {"request_id": target.request_id})
         # re-read once locked: another reply may have changed the invitation or formed the quorum meanwhile
         target = load_target(connection, target.invitation_id)
@@ -147,6 +147,20 @@ def act(
     if target.request_state != RequestState.OPEN.value:
         return _late(session, connection, sender, parsed, target, at)
     return _answer(session, connection, sender, parsed, target, at, policy)
+
+
+def _changes_nothing(parsed: ParsedReply, target: Target) -> bool:
+    """An answer that, as things stand, only gets recorded: the same answer again, or a late one
+    that is neither a drop-out nor a join to thank. It needs no lock: should the invitation change
+    meanwhile, the reply simply counts as having come first."""
+    if not parsed.is_answer:
+        return False
+    joined = target.invitation_state == InvitationState.JOINED.value
+    if parsed.kind is ReplyKind.JOIN:
+        return joined  # already in, open or closed
+    if target.request_state == RequestState.OPEN.value:
+        return target.invitation_state == InvitationState.DECLINED.value
+    return not (joined and target.request_state == RequestState.FORMED.value)  # a late decline, not a drop-out
 
 
 def _answer(session: Session, connection: sa.Connection, sender: Sender, parsed: ParsedReply, target: Target,

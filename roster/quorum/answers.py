@@ -46,7 +46,15 @@ TARGET_COLUMNS = (
 )
 
 # Statements built once (the webhook runs them hundreds of times a second).
-_LOCK_REQUEST = sa.select(_request.c.id).where(_request.c.id == sa.bindparam("request_id")).with_for_update()
+#: PostgreSQL: lock the request, then its invitation, and read both as they are once locked (a row
+#: another transaction changed meanwhile is read in its new version). Requests before invitations,
+#: as every writer locks them.
+_LOCK_TARGET = (
+    sa.select(*TARGET_COLUMNS)
+    .select_from(_request.join(_invitation, _invitation.c.request_id == _request.c.id))
+    .where(_invitation.c.id == sa.bindparam("invitation_id"))
+    .with_for_update()
+)
 _TARGET = (
     sa.select(*TARGET_COLUMNS)
     .join_from(_invitation, _request, _request.c.id == _invitation.c.request_id)
@@ -139,9 +147,8 @@ def act(
     if target is None:
         return ReplyOutcome("no open invitation for this sender", understood=parsed.is_answer)
     if connection.dialect.name == "postgresql" and not _changes_nothing(parsed, target):
-        connection.execute(_LOCK_REQUEST, {"request_id": target.request_id})
-        # re-read once locked: another reply may have changed the invitation or formed the quorum meanwhile
-        target = load_target(connection, target.invitation_id)
+        # another reply may have changed the invitation or formed the quorum since the first read
+        target = Target.from_row(connection.execute(_LOCK_TARGET, {"invitation_id": target.invitation_id}).one())
     if not parsed.is_answer:
         return _help(session, connection, sender, target, at, send=not voice)
     if target.request_state != RequestState.OPEN.value:

@@ -22,9 +22,9 @@ def open_request(roster, session):
 
 
 def locking(engine: sa.Engine) -> int:
-    """Statements PostgreSQL adds to an answer: lock the request, re-read the invitation (SQLite's
-    ``BEGIN IMMEDIATE`` already makes the first read final)."""
-    return 2 if engine.dialect.name == "postgresql" else 0
+    """What PostgreSQL adds to an answer that changes something: lock the request and its invitation,
+    reading them again (SQLite's ``BEGIN IMMEDIATE`` already makes the first read final)."""
+    return 1 if engine.dialect.name == "postgresql" else 0
 
 
 def reply(roster, engine, new_session, name: str, body: str, sid: str) -> tuple[object, list[str]]:

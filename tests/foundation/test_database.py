@@ -55,6 +55,13 @@ def test_a_database_from_a_newer_version_gives_a_database_error(engine):
         upgrade(engine)
 
 
+def test_open_database_still_upgrades_a_database_from_a_newer_version_into_an_error(engine):
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+    with pytest.raises(DatabaseError, match="newer Dive Boat"):
+        open_database(engine.url.render_as_string(hide_password=False))
+
+
 def test_read_session_sees_data_while_a_sqlite_writer_holds_the_lock(tmp_path):
     """The dashboard reads (deferred BEGIN) never wait for a writer's BEGIN IMMEDIATE."""
     engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")

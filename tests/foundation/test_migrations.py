@@ -8,7 +8,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import select
 
-from roster.db import make_engine, session_factory, upgrade
+from alembic.script import ScriptDirectory
+
+from roster.db import SCHEMA_HEADS, alembic_config, make_engine, open_database, schema_is_current, session_factory, upgrade
 from roster.models import AvailabilityWindow, Case, CaseInvolvement, MetaTeamConsent, Person, PersonSkill, RotaShift
 from roster.people import skills_of, teams_of
 from roster.schema import metadata
@@ -118,3 +120,16 @@ def test_models_and_migrations_agree(engine):
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = compare_metadata(context, metadata)
     assert differences == [], "models and migrations disagree (write a migration):\n" + "\n".join(map(str, differences))
+
+
+def test_schema_heads_names_the_newest_migrations(bare_engine):
+    script = ScriptDirectory.from_config(alembic_config(bare_engine))
+    assert set(script.get_heads()) == SCHEMA_HEADS, "update roster.db.SCHEMA_HEADS after adding a migration"
+
+
+def test_open_database_upgrades_a_database_that_is_behind_and_skips_one_that_is_current(bare_engine):
+    upgrade(bare_engine, FIRST_REVISION)
+    assert not schema_is_current(bare_engine)
+    open_database(bare_engine.url.render_as_string(hide_password=False)).dispose()
+    assert _current_revisions(bare_engine) == SCHEMA_HEADS
+    assert schema_is_current(bare_engine)

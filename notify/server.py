@@ -2,6 +2,8 @@
 
 :func:`create_server` builds the ASGI app from injected settings and engine, so tests
 and the CLI build it the same way. Each feature adds its routes as an ``APIRouter``.
+With ``feeds_only`` the app serves the calendar feeds (and ``/healthz``) alone: no
+Twilio routes, no database writers.
 """
 
 from __future__ import annotations
@@ -22,8 +24,15 @@ from roster.quorum.policy import policy_for
 from roster.settings import Settings
 
 
-def create_server(settings: Settings, engine: sa.Engine) -> FastAPI:
-    """The FastAPI app for ``diveboat serve``."""
+def create_server(settings: Settings, engine: sa.Engine, *, feeds_only: bool = False) -> FastAPI:
+    """The FastAPI app for ``diveboat serve`` (``feeds_only``: the calendar feeds alone)."""
+    if feeds_only:
+        app = FastAPI(title="Dive Boat feeds", docs_url=None, redoc_url=None, openapi_url=None)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.include_router(calendar_router())
+        _add_health_check(app, engine)
+        return app
     SqliteWriters.install(engine)
     new_session = session_factory(engine)
     database = DatabaseWorker(engine, new_session)
@@ -43,11 +52,13 @@ def create_server(settings: Settings, engine: sa.Engine) -> FastAPI:
     app.state.database = database
     app.include_router(calendar_router())
     app.include_router(twilio_webhooks)
+    _add_health_check(app, engine)
+    return app
 
+
+def _add_health_check(app: FastAPI, engine: sa.Engine) -> None:
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         with engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
         return {"status": "ok"}
-
-    return app

@@ -52,7 +52,8 @@ def test_serve_refuses_to_start_without_an_auth_token(database):
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         "diveboat: error: TWILIO_AUTH_TOKEN is not set: the server checks every Twilio request's signature with it. "
-        "Set TWILIO_AUTH_TOKEN (and TWILIO_ACCOUNT_SID, TWILIO_FROM_NUMBER) and try again"
+        "Set TWILIO_AUTH_TOKEN (and TWILIO_ACCOUNT_SID, TWILIO_FROM_NUMBER) and try again, "
+        "or use --feeds-only to serve the calendar feeds alone"
     ]
 
 

@@ -1,4 +1,5 @@
-"""``diveboat serve`` (Twilio webhooks + the escalation clock) and ``diveboat poll``."""
+"""``diveboat serve`` (Twilio webhooks + the escalation clock, or the calendar feeds alone)
+and ``diveboat poll``."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from tui.cli.context import CliContext, UserError, echo_json, pass_context
 
 NO_TOKEN = (
     "TWILIO_AUTH_TOKEN is not set: the server checks every Twilio request's signature with it. "
-    "Set TWILIO_AUTH_TOKEN (and TWILIO_ACCOUNT_SID, TWILIO_FROM_NUMBER) and try again"
+    "Set TWILIO_AUTH_TOKEN (and TWILIO_ACCOUNT_SID, TWILIO_FROM_NUMBER) and try again, "
+    "or use --feeds-only to serve the calendar feeds alone"
 )
 NOT_CONFIGURED = (
     "Twilio is not configured: polling lists replies through Twilio's Messages API. "
@@ -26,17 +28,32 @@ NOT_CONFIGURED = (
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option(
+    "--feeds-only", is_flag=True,
+    help="Serve only the supervision calendar feeds (GET /calendar/<token>.ics): no Twilio webhooks, "
+         "no escalation clock, no reply polling, and no Twilio credentials needed.",
+)
 @pass_context
-def serve(obj: CliContext, host: str, port: int) -> None:
+def serve(obj: CliContext, host: str, port: int, feeds_only: bool) -> None:
     """Run the webhook server for Twilio and the escalation clock.
 
     Point your Twilio number's SMS webhook at DIVEBOAT_PUBLIC_URL/twilio/sms.
+    The same server answers calendar feed URLs (see 'diveboat calendar feed-url');
+    with --feeds-only it answers those alone, for teams that use no texts or calls.
     """
-    import uvicorn
-
     from notify.server import create_server
 
     settings = obj.settings
+    if feeds_only:
+        app = create_server(settings, obj.engine, feeds_only=True)
+        click.echo(
+            f"Serving calendar feeds only (http://{host}:{port}/calendar/<token>.ics): "
+            "no Twilio webhooks, no escalation clock, no reply polling.",
+            err=True,
+        )
+        _run(app, host, port)
+        click.echo("Stopped.", err=True)
+        return
     token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
     if not token.strip():
         raise UserError(NO_TOKEN)
@@ -49,12 +66,20 @@ def serve(obj: CliContext, host: str, port: int) -> None:
     app = create_server(settings, obj.engine)
     loop = EscalationLoop(settings, obj.new_session, catch_up=True).start()  # replies sent while down, first
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info")
-    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after shutting down cleanly
-        pass
+        _run(app, host, port)
     finally:
         loop.stop()
     click.echo("Stopped.", err=True)
+
+
+def _run(app, host: str, port: int) -> None:
+    """Serve ``app`` until Ctrl-C (or SIGTERM)."""
+    import uvicorn
+
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after shutting down cleanly
+        pass
 
 
 def _summary(report: TickReport) -> dict:

@@ -2,9 +2,10 @@
 
 roster decides what to send (queued :class:`OutboundMessage` rows); this module only
 moves bytes: it claims rows (``claim_outbound`` makes concurrent senders safe), sends
-them at once with the twilio library's async client under a bounded semaphore, and
-records each result right after its request. Without Twilio credentials the claimed
-rows are marked ``outbox`` and stay visible in the dashboard.
+them at once with the twilio library's async client (at most ``settings.send_concurrency``
+requests in flight, ``DIVEBOAT_SEND_CONCURRENCY``), and records each result right after
+its request. Without Twilio credentials the claimed rows are marked ``outbox`` and stay
+visible in the dashboard.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from notify.voice import conference_twiml, read_only_twiml
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONCURRENCY = 20
 CLAIM_LIMIT = 200
 MAX_PASSES = 5
 #: API answers that say "try again later", not "this recipient cannot be reached".
@@ -203,14 +203,16 @@ async def _deliver_one(client, settings, item: _Outgoing, semaphore, report: Del
 
 async def deliver_pending_async(settings: Settings, new_session: SessionFactory, *, worker: str | None = None,
                                 now: datetime | None = None, limit: int = CLAIM_LIMIT,
-                                concurrency: int = DEFAULT_CONCURRENCY) -> DeliveryReport:
-    """Claim queued messages and send them concurrently (or mark them ``outbox``).
+                                concurrency: int | None = None) -> DeliveryReport:
+    """Claim queued messages and send them concurrently (or mark them ``outbox``), at most
+    ``concurrency`` (``settings.send_concurrency`` by default) Twilio requests in flight.
 
     A failed invitation is replaced at once by the roster, which queues a new one:
     such follow-ups are sent in further passes (at most ``MAX_PASSES``).
     """
     report = DeliveryReport()
     worker = worker or worker_name()
+    concurrency = concurrency or settings.send_concurrency
     for _ in range(MAX_PASSES):
         items = await asyncio.to_thread(_claim, new_session, worker, limit, now)
         if not items:
@@ -222,7 +224,7 @@ async def deliver_pending_async(settings: Settings, new_session: SessionFactory,
         failed_before = report.failed
         semaphore = asyncio.Semaphore(concurrency)
         recorder = _Recorder(new_session, now)
-        async with async_client(settings) as client:
+        async with async_client(settings, connections=concurrency) as client:
             await asyncio.gather(*(_deliver_one(client, settings, item, semaphore, report, recorder) for item in items))
         await recorder.finish()
         if report.failed == failed_before and len(items) < limit:

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit, urlunsplit
 
+from aiohttp import ClientSession, TCPConnector
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.http_client import TwilioHttpClient
@@ -60,10 +61,12 @@ class AsyncRedirectingHttpClient(AsyncTwilioHttpClient):
     """The library's aiohttp client, sending Twilio requests to ``base_url``.
 
     Create it inside a running event loop (aiohttp's session binds to it) and close it.
+    Its pool opens up to ``connections`` connections at once (aiohttp's default is 100).
     """
 
-    def __init__(self, base_url: str | None, **kwargs) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, base_url: str | None, *, connections: int, **kwargs) -> None:
+        super().__init__(pool_connections=False, **kwargs)
+        self.session = ClientSession(connector=TCPConnector(limit=connections))
         self.base_url = base_url
 
     async def request(self, method, url, params=None, data=None, headers=None, auth=None, timeout=None,
@@ -114,10 +117,12 @@ def make_client(settings: Settings) -> Client:
 
 
 @asynccontextmanager
-async def async_client(settings: Settings) -> AsyncIterator[Client]:
-    """An async Twilio client for ``*_async`` calls; its connection pool is closed on exit."""
+async def async_client(settings: Settings, *, connections: int | None = None) -> AsyncIterator[Client]:
+    """An async Twilio client for ``*_async`` calls, with a pool of ``connections``
+    (``settings.send_concurrency`` by default); the pool is closed on exit."""
     account_sid, token = _credentials(settings)
-    http_client = AsyncRedirectingHttpClient(settings.twilio_api_url, timeout=REQUEST_TIMEOUT_SECONDS)
+    http_client = AsyncRedirectingHttpClient(settings.twilio_api_url, connections=connections or settings.send_concurrency,
+                                             timeout=REQUEST_TIMEOUT_SECONDS)
     try:
         yield Client(account_sid, token, http_client=http_client)
     finally:

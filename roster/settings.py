@@ -9,6 +9,9 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 APP_NAME = "diveboat"
+#: Twilio API requests in flight at once: a 50-invitation quorum goes out in one round
+#: trip, and the pool stays under Twilio's default account limit of 100 concurrent requests.
+DEFAULT_SEND_CONCURRENCY = 64
 
 
 def default_database_url() -> str:
@@ -27,6 +30,8 @@ class Settings(BaseSettings):
     timezone: str = "Europe/London"
     refresh_seconds: float = 1.0
     public_url: str | None = None
+    send_concurrency: int = Field(default=DEFAULT_SEND_CONCURRENCY, ge=1,
+                                  description="Twilio API requests in flight at once when sending")
     twilio_api_url: str | None = None
     twilio_account_sid: str | None = Field(
         default=None, validation_alias=AliasChoices("TWILIO_ACCOUNT_SID", "DIVEBOAT_TWILIO_ACCOUNT_SID")

@@ -8,7 +8,7 @@ Twilio has answered all 50 API requests (the last answer, seen by wrapping the s
 function), and ``pass``, until the pass returns with every result recorded in the
 database. Limit: one request's latency (200 ms), which a fully concurrent fan-out
 approaches; target 1.5x. Measured with the product's concurrency bound
-(``DEFAULT_CONCURRENCY``) and, in full mode, with 50 requests in flight for comparison.
+(``DEFAULT_SEND_CONCURRENCY``, 64) and, in full mode, with exactly 50 requests in flight.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from sqlmodel import select
 
 from notify import dispatch
-from notify.dispatch import DEFAULT_CONCURRENCY, deliver_pending, deliver_pending_async
+from notify.dispatch import deliver_pending, deliver_pending_async
 from notify.twilio_client import make_client
 from roster.db import session_factory
 from roster.models import Person
@@ -28,6 +28,7 @@ from roster.quorum.candidates import next_candidates
 from roster.quorum.invite import invite
 from roster.quorum.lifecycle import create_request
 from roster.quorum.store import queue_message
+from roster.settings import DEFAULT_SEND_CONCURRENCY
 from tests.bench.databases import fresh_engine
 from tests.bench.figures import Figure
 from tests.bench.options import Options
@@ -42,7 +43,7 @@ TARGET = 1.5
 
 def run(options: Options) -> Iterator[Figure]:
     for backend in options.backends:
-        for concurrency in dict.fromkeys((DEFAULT_CONCURRENCY,) + options.pick((INVITED,), ())):
+        for concurrency in dict.fromkeys((DEFAULT_SEND_CONCURRENCY,) + options.pick((INVITED,), ())):
             handed_over, whole_pass = fan_out(backend, concurrency)
             for name, seconds in (("handed_over", handed_over), ("pass", whole_pass)):
                 yield Figure(f"fanout.{INVITED}_invitations.{name}.concurrency_{concurrency}.{backend}", seconds, "s",

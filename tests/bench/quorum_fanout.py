@@ -2,8 +2,8 @@
 
 The fake Twilio answers every API request after 200 ms (a slow real-world round trip).
 Sent one after another, 30 invitations would take 6 s; ``deliver_pending`` sends them
-concurrently (at most ``DEFAULT_CONCURRENCY`` requests in flight), so its ceiling is
-``DEFAULT_CONCURRENCY / 0.2 s`` invitations per second. Figures: the time to send the
+concurrently (at most ``DEFAULT_SEND_CONCURRENCY`` requests in flight), so its ceiling is
+``DEFAULT_SEND_CONCURRENCY / 0.2 s`` invitations per second. Figures: the time to send the
 first waves of three requests (30 invitations; limit: the round trips the concurrency
 bound needs, 2 x 200 ms), and the rate for ten requests (100 invitations), also as a
 share of that ceiling. The fake Twilio runs in its own process.
@@ -23,13 +23,13 @@ from contextlib import contextmanager
 
 from sqlmodel import select
 
-from notify.dispatch import DEFAULT_CONCURRENCY, deliver_pending
+from notify.dispatch import deliver_pending
 from notify.twilio_client import make_client
 from roster.db import session_factory
 from roster.models import Person
 from roster.quorum.lifecycle import create_request
 from roster.quorum.store import queue_message
-from roster.settings import Settings
+from roster.settings import DEFAULT_SEND_CONCURRENCY, Settings
 from tests.bench.databases import backends, fresh_engine
 from tests.bench.figures import Figure
 from tests.bench.options import Options
@@ -80,10 +80,10 @@ def fan_out(backend: str, requests: int, latency: float = LATENCY) -> tuple[int,
 
 
 def run(options: Options) -> Iterator[Figure]:
-    ceiling = DEFAULT_CONCURRENCY / LATENCY
+    ceiling = DEFAULT_SEND_CONCURRENCY / LATENCY
     for backend in options.backends:
         sent, seconds = fan_out(backend, 3)
-        round_trips = math.ceil(sent / DEFAULT_CONCURRENCY) * LATENCY  # the best concurrency allows
+        round_trips = math.ceil(sent / DEFAULT_SEND_CONCURRENCY) * LATENCY  # the best concurrency allows
         yield Figure(f"quorum.fanout.{sent}_invitations_seconds.{backend}", seconds, "s", limit=round_trips, target=3)
         sent, seconds = fan_out(backend, options.pick(10, 5))
         yield Figure(f"quorum.fanout.invitations_per_second.{backend}", sent / seconds, "per s")

@@ -81,3 +81,16 @@ def test_async_client_sends_concurrently(twilio, twilio_settings):
     sent = asyncio.run(fan_out())
     assert len({m.sid for m in sent}) == 30
     assert twilio.max_in_flight == 30
+
+
+def test_async_client_opens_at_most_its_connections(twilio, twilio_settings):
+    twilio.default_latency = 0.05
+
+    async def fan_out():
+        async with async_client(twilio_settings, connections=3) as client:
+            return await asyncio.gather(*(
+                client.messages.create_async(to=f"+4477009003{n:02d}", from_=twilio.number, body="x") for n in range(12)
+            ))
+
+    assert len(asyncio.run(fan_out())) == 12
+    assert twilio.max_in_flight == 3

@@ -14,7 +14,11 @@ KEYPRESS_TIMEOUT_SECONDS = 6
 NO_KEYPRESS = "We did not hear a key. Please reply to our text message instead: 1 to join, 2 if you can't. Goodbye."
 MACHINE_MESSAGE = "This is Dive Boat. A colleague needs a reflective quorum now. Please check your text messages. Goodbye."
 SMS_REPLY_PROMPT = "Please reply to our text message: 1 to join, 2 if you can't. Goodbye."
-WRONG_KEY = "Sorry, that key does nothing here."
+WRONG_KEY_HELP = "Sorry, that key does nothing here. Press 1 to join the quorum, or 2 if you can't."
+WRONG_KEY_AGAIN = (
+    "Sorry, that key does nothing here either. Please reply to our text message instead: "
+    "1 to join, 2 if you can't. Goodbye."
+)
 _KEYPRESS_SENTENCE = re.compile(r"\s*Press 1\b[^.]*\.?\s*$")
 
 
@@ -30,15 +34,20 @@ def gather_twiml(script: str, action_url: str) -> str:
     return str(response)
 
 
-def retry_gather_twiml(script: str, action_url: str) -> str:
-    """After a key other than 1 or 2: say so, then read the script once more."""
+def wrong_key_twiml(action_url: str) -> str:
+    """After a first key other than 1 or 2: say what the keys mean and gather once more
+    (``action_url`` should mark the retry, so a second wrong key ends the call)."""
     response = VoiceResponse()
-    response.say(WRONG_KEY, language=LANGUAGE)
     gather = response.gather(num_digits=1, action=action_url, method="POST", timeout=KEYPRESS_TIMEOUT_SECONDS)
-    gather.say(script, language=LANGUAGE)
+    gather.say(WRONG_KEY_HELP, language=LANGUAGE)
     response.say(NO_KEYPRESS, language=LANGUAGE)
     response.hangup()
     return str(response)
+
+
+def wrong_key_again_twiml() -> str:
+    """After a second wrong key: end politely, pointing to the text message."""
+    return say_and_hang_up(WRONG_KEY_AGAIN)
 
 
 def machine_twiml() -> str:

@@ -32,8 +32,9 @@ from notify.voice import (
     empty_messaging_twiml,
     gather_twiml,
     machine_twiml,
-    retry_gather_twiml,
     say_and_hang_up,
+    wrong_key_again_twiml,
+    wrong_key_twiml,
 )
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ _kicker_lock = threading.Lock()
 JOINED_SPEECH = "Thank you, you have joined. We will text you the details. Goodbye."
 DECLINED_SPEECH = "Thank you, we have noted that you can't join this time. Goodbye."
 NO_LONGER_NEEDED = "Thank you. This request no longer needs an answer from you. Goodbye."
+WRONG_KEY_PARAM = "wrong_key"  # on the Gather action after one wrong key: the next one ends the call
 
 
 def public_request_url(settings: Settings, request: Request) -> str:
@@ -150,8 +152,9 @@ async def voice(request: Request, background: BackgroundTasks, form: FormData = 
         return Response(gather_twiml(script, action_url), media_type=XML)
     key = digits.strip()[:1]
     if key not in (JOIN_DIGIT, DECLINE_DIGIT):
-        script = await _database(request, _voice_script, invitation_id=invitation_id) or ""
-        return Response(retry_gather_twiml(script, action_url), media_type=XML)
+        if WRONG_KEY_PARAM in request.query_params:
+            return Response(wrong_key_again_twiml(), media_type=XML)
+        return Response(wrong_key_twiml(f"{action_url}&{WRONG_KEY_PARAM}=1"), media_type=XML)
     outcome = await _database(request, record_keypress, call_sid=_field(form, "CallSid"), digits=key,
                               invitation_id=invitation_id, received_at=_now(request), policy=request.app.state.policy)
     _deliver_later(request, background, outcome)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+
 from tests.notify.helpers import ask_for_quorum, invitation_states, request_state, unsent, wait_for
 
 
@@ -70,3 +72,41 @@ def invitation_id(new_session, request_id, team, name) -> int:
         return session.exec(
             select(Invitation.id).where(Invitation.request_id == request_id, Invitation.person_id == team[name].id)
         ).one()
+
+
+def test_a_wrong_key_gets_the_keys_explained_once_then_a_pointer_to_the_texts(serve, twilio, team, phones, clock,
+                                                                              new_session):
+    serve()
+    request_id = ask_for_quorum(new_session, team["Sam"], clock)
+    wait_for(lambda: unsent(new_session) == 0 and sum(bool(p.texts) for p in phones.values()) == 3, "the first wave")
+    a, b, _ = [name for name, phone in phones.items() if phone.texts]
+    clock.advance(minutes=3, seconds=1)
+    wait_for(lambda: phones[a].calls and phones[b].calls, "calls to the silent invitees")
+
+    phones[a].answer()
+    help_twiml = phones[a].press("9")
+    assert _spoken_in_gather(help_twiml) == ["Sorry, that key does nothing here. Press 1 to join the quorum, or 2 if you can't."]
+    assert _spoken_after_gather(help_twiml)[0].startswith("We did not hear a key. Please reply to our text message")
+    assert "you have joined" in phones[a].press("1")  # the second chance counts
+
+    phones[b].answer()
+    phones[b].press("*")
+    goodbye = phones[b].press("0")
+    assert "<Gather" not in goodbye and goodbye.rstrip().endswith("<Hangup /></Response>")
+    assert _spoken_after_gather(goodbye) == [
+        "Sorry, that key does nothing here either. Please reply to our text message instead: "
+        "1 to join, 2 if you can't. Goodbye."
+    ]
+    states = invitation_states(new_session, request_id, team)
+    assert states[a] == "joined" and states[b] not in ("joined", "declined")  # wrong keys change nothing
+
+
+
+def _spoken_in_gather(twiml: str) -> list[str]:
+    """What the call says while waiting for a key."""
+    return [say.text for say in ET.fromstring(twiml).findall("Gather/Say")]
+
+
+def _spoken_after_gather(twiml: str) -> list[str]:
+    """What the call says outside the ``<Gather>`` (when no key comes, or with no Gather at all)."""
+    return [say.text for say in ET.fromstring(twiml).findall("Say")]

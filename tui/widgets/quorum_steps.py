@@ -12,7 +12,9 @@ class QuorumSteps(Static):
     """The request's events as a timeline."""
 
     def show(self, events: list[dict]) -> None:
-        lines = [f"[dim]{e['at'].astimezone(LONDON):%H:%M:%S}[/dim]  {escape(e['text'])}" for e in events]
+        # The gap is styled with the time, not with the text: a text span that starts with
+        # spaces loses them in some SVG renderers (screenshots showed "11:00:00Requested").
+        lines = [f"[dim]{e['at'].astimezone(LONDON):%H:%M:%S}  [/dim]{escape(e['text'])}" for e in events]
         self.update("\n".join(lines) or "[dim]No steps yet.[/dim]")
 
 

@@ -47,15 +47,13 @@ def ranked_query(requester_id: int, case_id: int | None, request_id: int | None,
                 sa.func.coalesce(stats.c.joined_week, 0) < MetaTeamConsent.max_per_week),
     )
     fit = sa.literal(0)
-    if wanted:
-        skills = (
-            select(PersonSkill.person_id.label("person_id"), sa.func.count().label("fit"))
-            .where(sa.func.lower(PersonSkill.skill).in_(wanted))
-            .group_by(PersonSkill.person_id)
-            .subquery("fit")
+    if wanted:  # counted per person left after the filters, not for every skill row of the roster
+        fit = (
+            select(sa.func.count())
+            .where(PersonSkill.person_id == Person.id, sa.func.lower(PersonSkill.skill).in_(wanted))
+            .correlate(Person)
+            .scalar_subquery()
         )
-        query = query.outerjoin(skills, skills.c.person_id == Person.id)
-        fit = sa.func.coalesce(skills.c.fit, 0)
     tier = sa.case(*((Person.role == role, index) for index, role in enumerate(policy.first_roles)),
                    else_=policy.wider_tier)
     return query.where(

@@ -22,6 +22,15 @@ POSTGRES_URL = os.environ.get("DIVEBOAT_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "run_last: a long test that runs after all the others")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``run_last`` (the benchmarks' short run) go after all the others."""
+    items.sort(key=lambda item: item.get_closest_marker("run_last") is not None)  # stable: order kept otherwise
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch, tmp_path):
     """No test reads the developer's real settings, data directory or Twilio account."""

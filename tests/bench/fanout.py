@@ -32,7 +32,7 @@ from roster.settings import DEFAULT_SEND_CONCURRENCY
 from tests.bench.databases import fresh_engine
 from tests.bench.figures import Figure
 from tests.bench.options import Options
-from tests.bench.quorum_fanout import fake_twilio_process, twilio_settings
+from tests.bench.processes import fake_twilio_process, twilio_settings
 from tests.notify.helpers import Clock, add_team
 
 LATENCY = 0.2

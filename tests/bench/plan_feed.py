@@ -1,7 +1,7 @@
 """``plan.`` and ``feed.``: plan a year for 1,000 agreements; serve feeds first and cached.
 
-The service and the feed path are the supervision helper's (:mod:`tests.bench.plan_feeds`:
-five 200-person teams, 1,000 one-to-one agreements, groups, leave, rota). Figures:
+The service is :mod:`tests.bench.supervision_service` (five 200-person teams, 1,000
+one-to-one agreements, groups, leave, rota). Figures:
 
 - ``plan.year``: booking 2027 from nothing, then re-running it (books nothing; limit:
   the first run);
@@ -16,6 +16,8 @@ five 200-person teams, 1,000 one-to-one agreements, groups, leave, rota). Figure
 
 from __future__ import annotations
 
+import re
+import statistics
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -26,13 +28,15 @@ from notify.feeds import FeedCache, load_feed
 from roster.db import read_session, session_factory
 from roster.models import Person, Team
 from roster.supervision.calendars import FeedWindow, team_calendar
+from roster.supervision.changes import postpone
+from roster.supervision.models import SupervisionSession
 from roster.supervision.planner import plan_year
 from roster.supervision.tokens import FeedSubject, issue_token
 from roster.timeutil import LONDON
 from tests.bench.databases import analyse, fresh_engine
 from tests.bench.figures import Figure, median_seconds, ms
 from tests.bench.options import Options
-from tests.bench.plan_feeds import PLANNED_AT, SERVED_AT, _after_changes, populate
+from tests.bench.supervision_service import PLANNED_AT, SERVED_AT, populate
 
 GROWTH_TARGET = 1.2
 
@@ -75,6 +79,22 @@ def run(options: Options) -> Iterator[Figure]:
                     yield Figure(f"feed.{name}.after_one_change.{backend}", ms(changed), "ms", limit=ms(first))
             if not options.quick:
                 yield from _growth(engine, backend, repeats)
+
+
+def _after_changes(engine: sa.Engine, cache: FeedCache, token: str, repeats: int) -> float:
+    """Median time to serve the feed again after one of its sessions is postponed (the
+    feed is re-rendered; its other events come from the cache of serialised events)."""
+    samples = []
+    feed = load_feed(engine, cache, token, SERVED_AT)
+    uids = re.findall(rb"UID:(\S+)\r\nSEQUENCE:0", feed.body)
+    with session_factory(engine)() as session:
+        for uid in uids[-repeats:]:
+            row = session.exec(sa.select(SupervisionSession).where(SupervisionSession.uid == uid.decode())).scalar_one()
+            postpone(session, row.id, "benchmark change", now=SERVED_AT)
+            started = time.perf_counter()
+            load_feed(engine, cache, token, SERVED_AT)
+            samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
 
 
 def _growth(engine: sa.Engine, backend: str, repeats: int) -> Iterator[Figure]:

@@ -37,8 +37,7 @@ from roster.quorum.models import InboundMessage, Invitation
 from tests.bench.databases import fresh_engine
 from tests.bench.figures import Figure, ms, percentile
 from tests.bench.options import Options
-from tests.bench.quorum_fanout import fake_twilio_process, twilio_settings
-from tests.bench.replies import diveboat_serve, free_port
+from tests.bench.processes import diveboat_serve, fake_twilio_process, free_port, twilio_settings, wait_until_answering
 from tests.notify.helpers import Clock, add_team
 
 RATE = 200
@@ -121,15 +120,7 @@ def bare_endpoint() -> Iterator[list[str]]:
                               stderr=subprocess.DEVNULL, env=dict(os.environ))
     url = f"http://127.0.0.1:{port}/twilio/sms"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.post(url, timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("the bare endpoint did not start") from None
-                time.sleep(0.1)
+        wait_until_answering(server, lambda: httpx.post(url, timeout=1).status_code == 200, "the bare endpoint")
         yield [url]
     finally:
         server.terminate()

@@ -28,8 +28,7 @@ from roster.quorum.models import Invitation
 from tests.bench.databases import fresh_engine
 from tests.bench.figures import Figure, ms
 from tests.bench.options import Options
-from tests.bench.quorum_fanout import fake_twilio_process, twilio_settings
-from tests.bench.replies import diveboat_serve
+from tests.bench.processes import diveboat_serve, fake_twilio_process, twilio_settings
 from tests.notify.helpers import Clock, add_team
 from tui.app import create_app
 from tui.screens.quorum import QuorumScreen

@@ -1,100 +1,27 @@
-"""``supervision.``: plan a year for 1,000 agreements; render feeds first and cached.
+"""The supervision service that the ``plan`` and ``feed`` benchmarks plan and serve.
 
-A service of five 200-person teams: 100 managers supervise 900 workers, and five heads
-of service supervise the managers (1,000 one-to-one agreements), with a weekly team
-meeting and four fortnightly reflective groups per team, two weeks of leave each,
-a weekly rota (part-timers three days) and 2,000 cases. Figures:
-
-- ``plan_year``: booking 2027 from nothing, then re-running it (books nothing);
-- ``feed.person`` / ``feed.team_200``: the server's path for ``GET /calendar/<token>.ics``
-  (token lookup, plan version, render) on a cold cache, then served from the cache,
-  then re-rendered after one of its sessions is postponed.
-
-Run alone with ``python -m tests.bench.plan_feeds [--quick]``; ``run(options)`` is the
-section hook for ``python -m tests.bench``.
+Five 200-person teams: 100 managers supervise 900 workers, and five heads of service
+supervise the managers (1,000 one-to-one agreements), with a weekly team meeting and
+four fortnightly reflective groups per team, two weeks of leave each, a weekly rota
+(part-timers three days) and 2,000 cases. Deterministic (seeded).
 """
 
 from __future__ import annotations
 
-import argparse
 import random
-import re
-import statistics
-import time
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from notify.feeds import FeedCache, load_feed
-from roster.db import session_factory
 from roster.models import AvailabilityWindow, Case, CaseInvolvement, Person, RotaShift, Team, TeamMembership
-from roster.supervision.changes import postpone
-from roster.supervision.models import SupervisionAgreement, SupervisionGroup, SupervisionGroupMember, SupervisionSession
-from roster.supervision.planner import plan_year
-from roster.supervision.tokens import FeedSubject, issue_token
+from roster.supervision.models import SupervisionAgreement, SupervisionGroup, SupervisionGroupMember
 from roster.timeutil import local_datetime
-from tests.bench.databases import analyse, backends, fresh_engine
-from tests.bench.figures import Figure, median_seconds, ms
-from tests.bench.options import Options
 from tests.bench.population import drama_phone
 
-PLANNED_AT = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
-SERVED_AT = datetime(2027, 3, 10, 11, 0, tzinfo=timezone.utc)
+PLANNED_AT = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)  # when the year is planned and feeds are issued
+SERVED_AT = datetime(2027, 3, 10, 11, 0, tzinfo=timezone.utc)  # when feeds are fetched
 TEAMS, TEAM_SIZE, MANAGERS_PER_TEAM = 5, 200, 20
 CASES = 2_000
-
-
-def run(options: Options) -> Iterator[Figure]:
-    repeats = options.pick(7, 3)
-    for backend in options.backends:
-        with fresh_engine(backend) as (_, engine):
-            agreements, groups = populate(engine)
-            analyse(engine)
-            new_session = session_factory(engine)
-            yield Figure(f"supervision.data.agreements.{backend}", agreements, "agreements")
-            yield Figure(f"supervision.data.groups.{backend}", groups, "groups")
-            with new_session() as session:
-                started = time.perf_counter()
-                result = plan_year(session, 2027, now=PLANNED_AT)
-                yield Figure(f"supervision.plan_year.1000_agreements.{backend}", time.perf_counter() - started, "s")
-                yield Figure(f"supervision.plan_year.sessions_booked.{backend}", result.booked, "sessions")
-                started = time.perf_counter()
-                again = plan_year(session, 2027, now=PLANNED_AT)
-                assert again.booked == 0
-                yield Figure(f"supervision.plan_year.rerun_books_nothing.{backend}", time.perf_counter() - started, "s")
-                analyse(engine)
-                person = session.exec(sa.select(Person).where(Person.name == "Worker 0001")).scalar_one()
-                tokens = {
-                    "person": issue_token(session, FeedSubject(person_id=person.id, team_id=None), now=PLANNED_AT),
-                    "team_200": issue_token(session, FeedSubject(person_id=None, team_id=1), now=PLANNED_AT),
-                }
-            for name, token in tokens.items():
-                first = median_seconds(lambda: load_feed(engine, FeedCache(), token, SERVED_AT), repeats)
-                cache = FeedCache()
-                feed = load_feed(engine, cache, token, SERVED_AT)
-                cached = median_seconds(lambda: load_feed(engine, cache, token, SERVED_AT), repeats * 3)
-                changed = _after_changes(engine, cache, token, repeats)
-                yield Figure(f"supervision.feed.{name}.events.{backend}", feed.body.count(b"BEGIN:VEVENT"), "events")
-                yield Figure(f"supervision.feed.{name}.first.{backend}", ms(first), "ms")
-                yield Figure(f"supervision.feed.{name}.cached.{backend}", ms(cached), "ms")
-                yield Figure(f"supervision.feed.{name}.after_one_change.{backend}", ms(changed), "ms")
-
-
-def _after_changes(engine: sa.Engine, cache: FeedCache, token: str, repeats: int) -> float:
-    """Median time to serve the feed again after one of its sessions is postponed (the
-    feed is re-rendered; its other events come from the cache of serialised events)."""
-    samples = []
-    feed = load_feed(engine, cache, token, SERVED_AT)
-    uids = re.findall(rb"UID:(\S+)\r\nSEQUENCE:0", feed.body)
-    with session_factory(engine)() as session:
-        for uid in uids[-repeats:]:
-            row = session.exec(sa.select(SupervisionSession).where(SupervisionSession.uid == uid.decode())).scalar_one()
-            postpone(session, row.id, "benchmark change", now=SERVED_AT)
-            started = time.perf_counter()
-            load_feed(engine, cache, token, SERVED_AT)
-            samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
 
 
 def populate(engine: sa.Engine, seed: int = 11) -> tuple[int, int]:
@@ -185,16 +112,3 @@ def _times(rota: list[dict]) -> list[dict]:
     parse = lambda text: datetime.strptime(text, "%H:%M:%S").time()  # noqa: E731
     return [{**row, "start_time": parse(row["start_time"]), "end_time": parse(row["end_time"]),
              "valid_from": None, "valid_until": None} for row in rota]
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.bench.plan_feeds", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats")
-    args = parser.parse_args()
-    options = Options(quick=args.quick, backends=tuple(backends()))
-    for figure in run(options):
-        print(figure.line(), flush=True)
-
-
-if __name__ == "__main__":
-    main()

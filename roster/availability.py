@@ -21,11 +21,19 @@ from roster.timeutil import LONDON, ensure_aware, local_datetime, utcnow
 SPAN_DAYS = 8  # how far ahead the board looks for the next shift
 
 
+class PersonRef(NamedTuple):
+    """Who a status belongs to: the few columns a listing needs (cheaper than a loaded Person)."""
+
+    id: int
+    name: str
+    role: str
+
+
 @dataclass(frozen=True)
 class PersonStatus:
     """A person's status at one instant, with what changes it next."""
 
-    person: Person
+    person: PersonRef
     status: Status
     note: str | None
     shift: tuple[time, time] | None
@@ -100,20 +108,26 @@ def statuses_at(session: Session, moment: datetime | None = None, *, include_ina
     distinct weekly shift pattern is placed in time once, however many people share it."""
     moment = ensure_aware(moment or utcnow())
     status = _status_columns(moment)
-    query = select(Person, status).order_by(Person.name)
+    query = select(Person.id, Person.name, Person.role, status).order_by(Person.name)
     if not include_inactive:
         query = query.where(Person.active.is_(True))
-    rows = session.exec(query).all()
+    rows = _rows(session, query)
     shifts = _shifts_by_person(session, moment)
     covering = _covering_windows_by_person(session, moment)
     upcoming = _upcoming_windows_by_person(session, moment, covering)
     next_starts = _next_window_starts(session, moment)
     placed: dict[_ShiftPattern, _PlacedShift] = {}
     return [
-        _describe(person, Status(value), [_place(p, moment, placed) for p in shifts.get(person.id, ())],
-                  covering.get(person.id, []), upcoming.get(person.id, []), next_starts.get(person.id), moment)
-        for person, value in rows
+        _describe(PersonRef(person_id, name, role), Status(value),
+                  [_place(p, moment, placed) for p in shifts.get(person_id, ())],
+                  covering.get(person_id, []), upcoming.get(person_id, []), next_starts.get(person_id), moment)
+        for person_id, name, role, value in rows
     ]
+
+
+def _rows(session: Session, query) -> list[sa.Row]:
+    """Plain rows of a column query, without the ORM's per-row work (the board reads thousands)."""
+    return session.connection().execute(query).all()
 
 
 class _ShiftPattern(NamedTuple):
@@ -149,7 +163,7 @@ def _shifts_by_person(session: Session, moment: datetime) -> dict[int, list[_Shi
         sa.or_(RotaShift.valid_until.is_(None), RotaShift.valid_until >= first),
     )
     grouped: dict[int, list[_ShiftPattern]] = {}
-    for person_id, *pattern in session.exec(query):
+    for person_id, *pattern in _rows(session, query):
         grouped.setdefault(person_id, []).append(_ShiftPattern(*pattern))
     return grouped
 
@@ -161,7 +175,7 @@ def _covering_windows_by_person(session: Session, moment: datetime) -> dict[int,
         AvailabilityWindow.created_at,
     ).where(AvailabilityWindow.starts_at <= moment, AvailabilityWindow.ends_at > moment)
     grouped: dict[int, list] = {}
-    for window in session.exec(query):
+    for window in _rows(session, query):
         grouped.setdefault(window.person_id, []).append(window)
     return grouped
 
@@ -176,7 +190,7 @@ def _upcoming_windows_by_person(session: Session, moment: datetime, covering: di
         AvailabilityWindow.created_at,
     ).where(AvailabilityWindow.starts_at > moment, AvailabilityWindow.starts_at < until)
     grouped: dict[int, list] = {}
-    for window in session.exec(query):
+    for window in _rows(session, query):
         grouped.setdefault(window.person_id, []).append(window)
     return grouped
 
@@ -187,7 +201,7 @@ def _next_window_starts(session: Session, moment: datetime) -> dict[int, datetim
         .where(AvailabilityWindow.starts_at > moment)
         .group_by(AvailabilityWindow.person_id)
     )
-    return dict(session.exec(query).all())
+    return dict(_rows(session, query))
 
 
 def shift_occurrences(shift: RotaShift, day: date) -> tuple[datetime, datetime] | None:
@@ -223,7 +237,7 @@ def _place(pattern: _ShiftPattern, moment: datetime, placed: dict[_ShiftPattern,
 
 
 def _describe(
-    person: Person, status: Status, shifts: list[_PlacedShift], covering: list, upcoming: list,
+    person: PersonRef, status: Status, shifts: list[_PlacedShift], covering: list, upcoming: list,
     next_window_start: datetime | None, moment: datetime,
 ) -> PersonStatus:
     current = min((s for s in shifts if s.current), key=lambda s: s.current[0], default=None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time
+from functools import cache
 
 from rich.text import Text
 
@@ -25,8 +26,9 @@ ROLE_LABELS = {
 }
 
 
+@cache
 def status_text(status: Status) -> Text:
-    """A status as a coloured word (colour is never the only signal)."""
+    """A status as a coloured word (colour is never the only signal). Shared: do not modify."""
     word, style = STATUS_STYLES[status]
     return Text(f" {word:<8} ", style=style)
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import sqlalchemy as sa
 from sqlmodel import select
 
 from roster.availability import set_status
 from roster.models import AvailabilityWindow, Person, Role, Status
 from roster.timeutil import LONDON
-from tests.tui.conftest import NOW
+from roster.settings import Settings
+from tests.tui.conftest import NOW, fixed_clock
+from tui.app import create_app
 from tui.screens.roster_board import RosterBoardScreen
 from tui.screens.status_form import StatusForm
-from tui.widgets.roster_table import RosterTable
+from tui.widgets.roster_table import FIRST_ROWS, RosterTable
 
 SIZE = (130, 36)
 
@@ -165,3 +168,31 @@ def test_snapshot_status_form_with_error(snap_compare, snapshot_app):
         await pilot.pause(0.1)
 
     assert snap_compare(snapshot_app, terminal_size=SIZE, run_before=form)
+
+
+async def test_a_long_roster_paints_its_first_screen_then_fills_in_and_keeps_the_cursor(demo_engine, db_url):
+    with demo_engine.begin() as connection:  # 500 more keyworkers, "Worker 0000" to "Worker 0499"
+        connection.execute(sa.insert(Person.__table__), [
+            {"name": f"Worker {i:04d}", "phone": f"+441134960{i:03d}", "role": "keyworker",
+             "employment": "full_time", "practice_stage": "qualified", "active": True, "sms_opt_out": False}
+            for i in range(500)
+        ])
+    app = create_app(Settings(db=db_url), demo_engine, clock=fixed_clock, escalation_clock=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for_board(pilot, screen)
+        table = screen.query_one(RosterTable)
+        for _ in range(100):
+            if table.complete:
+                break
+            await pilot.pause(0.05)
+        assert table.row_count == 523 > FIRST_ROWS
+        worker = person_named(app, "Worker 0450")
+        table.move_cursor(row=table.get_row_index(str(worker.id)))
+        screen._set_filter("#role-filter", Role.KEYWORKER.value)  # fewer rows: the table is rebuilt
+        for _ in range(100):
+            if table.row_count < 523 and table.complete:
+                break
+            await pilot.pause(0.05)
+        assert table.get_row_index(str(worker.id)) > FIRST_ROWS  # added in a later chunk...
+        assert table.selected_person_id == worker.id  # ...and the cursor went back to it

@@ -50,8 +50,8 @@ class DashboardClock:
         self._worker: Worker | None = None
 
     def start(self) -> DashboardClock:
-        """First turn now, then one every ``seconds`` (timers stop with the app)."""
-        self.turn()
+        """A turn every ``seconds``, the first after ``seconds`` too, so the dashboard paints
+        before the clock's first turn loads the Twilio client (timers stop with the app)."""
         self.app.set_interval(self.seconds, self.turn)
         return self
 

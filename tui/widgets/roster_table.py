@@ -14,8 +14,17 @@ COLUMNS = (("name", "Name"), ("role", "Role"), ("teams", "Teams"), ("status", "S
            ("shift", "Shift"), ("until", "Next change"), ("note", "Note"))
 
 
+FIRST_ROWS = 80  # fills a tall terminal: painted at once
+LATER_ROWS = 300  # then added this many per frame, so a long roster never freezes the screen
+
+
 class RosterTable(DataTable):
-    """A row per person, keyed by person id; updates in place so the cursor stays put."""
+    """A row per person, keyed by person id; updates in place so the cursor stays put.
+
+    A new set of rows is painted screen first: the first :data:`FIRST_ROWS` at once, the rest
+    in chunks after each refresh (with 2,000 people the table would otherwise hold the
+    screen for half a second measuring every cell).
+    """
 
     class PersonHighlighted(Message):
         def __init__(self, person_id: int | None) -> None:
@@ -25,10 +34,18 @@ class RosterTable(DataTable):
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self._shown: dict[int, tuple] = {}
+        self._pending: list[tuple[int, tuple]] = []  # rows shown but not yet added, in order
+        self._cursor_row: int | None = None  # where the cursor goes once that row is added
+        self._chunk_scheduled = False
 
     def on_mount(self) -> None:
         for key, label in COLUMNS:
             self.add_column(label, key=key)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every row of the last :meth:`show` is in the table."""
+        return not self._pending
 
     def show(self, entries: list[BoardEntry], now: datetime) -> None:
         """Display ``entries`` (already filtered and sorted)."""
@@ -36,16 +53,32 @@ class RosterTable(DataTable):
         if list(cells) != list(self._shown):
             selected = self.selected_person_id
             self.clear()
-            for person_id, row in cells.items():
-                self.add_row(*row, key=str(person_id))
-            if selected in cells:
-                self.move_cursor(row=list(cells).index(selected))
+            self._cursor_row = list(cells).index(selected) if selected in cells else None
+            self._pending = list(cells.items())
+            self._add_pending(FIRST_ROWS)
         else:
-            for person_id, row in cells.items():
+            added = self.row_count
+            for person_id, row in list(cells.items())[:added]:
                 if row != self._shown[person_id]:
                     for (column, _), value in zip(COLUMNS, row):
                         self.update_cell(str(person_id), column, value)
+            self._pending = [(person_id, cells[person_id]) for person_id, _ in self._pending]
         self._shown = cells
+
+    def _add_pending(self, count: int) -> None:
+        chunk, self._pending = self._pending[:count], self._pending[count:]
+        for person_id, row in chunk:
+            self.add_row(*row, key=str(person_id))
+        if self._cursor_row is not None and self._cursor_row < self.row_count:
+            self.move_cursor(row=self._cursor_row)
+            self._cursor_row = None
+        if self._pending and not self._chunk_scheduled:
+            self._chunk_scheduled = True
+            self.call_after_refresh(self._add_later_chunk)
+
+    def _add_later_chunk(self) -> None:
+        self._chunk_scheduled = False
+        self._add_pending(LATER_ROWS)
 
     @staticmethod
     def _cells(entry: BoardEntry, now: datetime) -> tuple:

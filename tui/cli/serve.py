@@ -38,8 +38,10 @@ def serve(obj: CliContext, host: str, port: int, feeds_only: bool) -> None:
     """Run the webhook server for Twilio and the escalation clock.
 
     Point your Twilio number's SMS webhook at DIVEBOAT_PUBLIC_URL/twilio/sms.
-    The same server answers calendar feed URLs (see 'diveboat calendar feed-url');
-    with --feeds-only it answers those alone, for teams that use no texts or calls.
+
+    It also serves the calendar feeds whose URLs 'diveboat calendar feed-url'
+    prints. With --feeds-only it serves those alone, for teams that use no texts
+    or calls.
     """
     from notify.server import create_server
 

@@ -36,11 +36,9 @@ class Figure:
         return self.target is not None and self.ratio is not None and self.ratio > self.target
 
     def line(self) -> str:
-        text = f"{self.name}: {number(self.value)} {self.unit}"
-        if self.limit is None:
-            return text
-        target = "none" if self.target is None else number(self.target)
-        return f"{text} (limit: {number(self.limit)}, ratio: {number(self.ratio)}, target: {target})"
+        """``name: value unit (limit: value, ratio: r, target: t)``; ``none`` where there is none."""
+        return (f"{self.name}: {number(self.value)} {self.unit} (limit: {number(self.limit)}, "
+                f"ratio: {number(self.ratio)}, target: {number(self.target)})")
 
     def as_json(self) -> dict:
         return {

@@ -20,7 +20,7 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 READ_ONLY = "diveboat_read_only"
 # The newest migration(s). Opening a database already here skips Alembic altogether (one
 # SELECT instead of importing Alembic and every migration); a test keeps it in step.
-SCHEMA_HEADS = frozenset({"0005_early_status"})
+SCHEMA_HEADS = frozenset({"0006_urgent_requests"})
 
 
 class DatabaseError(RuntimeError):

@@ -26,7 +26,7 @@ from roster.quorum.models import (
     QuorumRequest,
     RequestState,
 )
-from roster.quorum.policy import DEFAULT_POLICY, EscalationPolicy
+from roster.quorum.policy import DEFAULT_POLICY, EscalationPolicy, policy_for_request
 from roster.quorum.store import add_event, first_name, lock_request, queue_message, request_party
 from roster.timeutil import ensure_aware, utcnow
 
@@ -40,7 +40,8 @@ def advance(session: Session, now: datetime | None = None, policy: EscalationPol
     Per request, in order: expire it at the deadline; call silent invitees by voice
     after ``policy.voice_after``; invite a further wave after ``policy.wave_interval``
     (or at once when nobody is left waiting), widening to the MetaTeam and Experts by
-    Experience when keyworkers run out.
+    Experience when keyworkers run out. ``policy`` is the service's: urgent requests
+    follow its urgent variant.
     """
     now = ensure_aware(now or utcnow())
     policy = policy or DEFAULT_POLICY
@@ -61,6 +62,7 @@ def _advance_request(session: Session, request_id: int, now: datetime, policy: E
     request = lock_request(session, request_id, skip_locked=True)
     if request is None or request.state != RequestState.OPEN.value:
         return []
+    policy = policy_for_request(policy, request)
     joined, joined_metateam = counts(session, request.id)
     if joined >= request.need and joined_metateam >= request.need_metateam:
         form(session, request, now, policy)
@@ -125,7 +127,7 @@ def _next_wave(session: Session, request: QuorumRequest, now: datetime, policy: 
         return [f"request {request.id}: nobody else can be asked"]
     wave = last_wave + 1
     note = wave_note(wave, people, metateam_remaining, policy)
-    invite(session, request, people, wave=wave, now=now, note=note)
+    invite(session, request, people, wave=wave, now=now, note=note, policy=policy)
     return [f"request {request.id}: {note.lower()}: {', '.join(c.first_name for c in people)}"]
 
 

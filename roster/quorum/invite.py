@@ -11,8 +11,8 @@ from sqlmodel import Session, select
 from roster.models import Person, Role
 from roster.quorum import messages
 from roster.quorum.candidates import Candidate, next_candidates
-from roster.quorum.models import ANSWERABLE_STATES, Invitation, InvitationState, QuorumRequest, RequestState
-from roster.quorum.policy import DEFAULT_POLICY, EscalationPolicy
+from roster.quorum.models import ANSWERABLE_STATES, Invitation, InvitationState, MessageKind, QuorumRequest, RequestState
+from roster.quorum.policy import DEFAULT_POLICY, EscalationPolicy, policy_for_request
 from roster.quorum.store import add_event, first_name, queue_message, request_party
 
 FIRST_CODES = [str(n) for n in range(3, 10)]  # never 1 or 2: those are answers
@@ -63,11 +63,14 @@ def still_needed(session: Session, request: QuorumRequest) -> tuple[int, int]:
 
 
 def invite(
-    session: Session, request: QuorumRequest, people: Sequence[Candidate], *, wave: int, now: datetime, note: str = ""
+    session: Session, request: QuorumRequest, people: Sequence[Candidate], *, wave: int, now: datetime, note: str = "",
+    policy: EscalationPolicy = DEFAULT_POLICY,
 ) -> list[Invitation]:
-    """Create invitations for ``people`` and queue their SMS; notes the step as an event."""
+    """Create invitations for ``people`` and queue their SMS (and a voice call each when the
+    request's policy calls at once); notes the step as an event."""
     if not people:
         return []
+    call = policy.calls_at_once
     requester, case_reference = request_party(session, request)
     taken = _codes_in_use(session, [c.person_id for c in people])
     invitations = []
@@ -80,6 +83,7 @@ def invite(
             code=code,
             created_at=now,
             reason_picked=f"wave {wave}: {candidate.describe(now, request.skill_list)}"[:300],
+            voice_called_at=now if call else None,
         )
         session.add(invitation)
         invitations.append((invitation, candidate, bool(taken.get(candidate.person_id))))
@@ -87,17 +91,25 @@ def invite(
     for invitation, candidate, several_open in invitations:
         body = messages.invitation_sms(first_name(requester.name), case_reference, invitation.code, several_open=several_open)
         queue_message(session, to_phone=candidate.phone, body=body, request_id=request.id, invitation_id=invitation.id, now=now)
+    if call:
+        script = messages.voice_script(first_name(requester.name), case_reference)
+        for invitation, candidate, _ in invitations:
+            queue_message(session, kind=MessageKind.VOICE, to_phone=candidate.phone, body=script, request_id=request.id,
+                          invitation_id=invitation.id, now=now)
     names = ", ".join(c.first_name for c in people)
-    add_event(session, request.id, f"{note or f'Wave {wave}'}: invited {names} by SMS", now)
+    how = "by SMS and voice" if call else "by SMS"
+    add_event(session, request.id, f"{note or f'Wave {wave}'}: invited {names} {how}", now)
     return [invitation for invitation, _, _ in invitations]
 
 
 def replace(
     session: Session, request: QuorumRequest, failed: Invitation, now: datetime, policy: EscalationPolicy = DEFAULT_POLICY
 ) -> list[Invitation]:
-    """Invite the next candidate in place of a failed invitation (the request must be locked)."""
+    """Invite the next candidate in place of a failed invitation (the request must be locked);
+    ``policy`` is the service's (an urgent request's own applies)."""
     if request.state != RequestState.OPEN.value or now >= request.deadline_at:
         return []
+    policy = policy_for_request(policy, request)
     failed_person = session.get(Person, failed.person_id)
     _, metateam_needed = still_needed(session, request)
     want_metateam = 1 if failed_person and failed_person.role == Role.METATEAM.value and metateam_needed else 0
@@ -106,7 +118,8 @@ def replace(
     if not people:
         add_event(session, request.id, f"Nobody left to ask in place of {first_name(failed_person.name)}", now)
         return []
-    return invite(session, request, people, wave=failed.wave, now=now, note=f"In place of {first_name(failed_person.name)}")
+    return invite(session, request, people, wave=failed.wave, now=now, note=f"In place of {first_name(failed_person.name)}",
+                  policy=policy)
 
 
 def _codes_in_use(session: Session, person_ids: list[int]) -> dict[int, set[str]]:

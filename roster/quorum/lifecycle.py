@@ -29,7 +29,7 @@ from roster.quorum.models import (
     QuorumRequest,
     RequestState,
 )
-from roster.quorum.policy import DEFAULT_POLICY, EscalationPolicy
+from roster.quorum.policy import DEFAULT_POLICY, EscalationPolicy, policy_for_request
 from roster.quorum.store import (
     add_event,
     first_name,
@@ -63,11 +63,14 @@ def create_request(
     deadline_minutes: int | None = None,
     now: datetime | None = None,
     policy: EscalationPolicy | None = None,
+    urgent: bool = False,
 ) -> QuorumRequest:
     """Validate a request, invite its first wave (``need`` + 1 people) and commit.
 
-    The reason is kept in the database only; texts carry the requester's first
-    name and the case reference.
+    ``policy`` is the service's; an ``urgent`` request follows its urgent variant (a first
+    wave of ``need`` + 4, texted and called at once; see :meth:`EscalationPolicy.urgent`).
+    The reason is kept in the database only; texts carry the requester's first name and
+    the case reference.
     """
     now = ensure_aware(now or utcnow())
     policy = policy or DEFAULT_POLICY
@@ -97,9 +100,11 @@ def create_request(
         reason=reason,
         deadline_at=now + timedelta(minutes=deadline_minutes),
         created_at=now,
+        urgent=urgent,
     )
     session.add(request)
     session.flush()
+    policy = policy_for_request(policy, request)
     size = need + policy.extra_per_wave
     first_wave = pick_wave(next_candidates(session, request, now, policy, size=size, metateam_needed=need_metateam),
                            size, need_metateam)
@@ -107,9 +112,10 @@ def create_request(
         why = _why_nobody(candidates_for_request(session, request, now, policy))
         session.rollback()
         raise QuorumError(f"nobody can be asked right now ({why}); see 'diveboat quorum explain'")
-    add_event(session, request.id, f"Requested by {first_name(requester.name)}: {need} needed"
-              + (f", {need_metateam} from the MetaTeam" if need_metateam else ""), now)
-    invite(session, request, first_wave, wave=1, now=now, note=wave_note(1, first_wave, need_metateam, policy))
+    add_event(session, request.id, ("Urgent: requested" if urgent else "Requested") + f" by {first_name(requester.name)}: "
+              f"{need} needed" + (f", {need_metateam} from the MetaTeam" if need_metateam else ""), now)
+    invite(session, request, first_wave, wave=1, now=now, note=wave_note(1, first_wave, need_metateam, policy),
+           policy=policy)
     if len(first_wave) < need:
         add_event(session, request.id, f"Only {len(first_wave)} people can be asked now", now)
     session.commit()

@@ -83,6 +83,10 @@ class QuorumRequest(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     next_step: str | None = Field(default=None, sa_type=sa.Text, description="Thinking Together outcome")
     conference_name: str | None = Field(default=None, max_length=80)
+    urgent: bool = Field(
+        default=False, sa_column_kwargs={"server_default": sa.false()},
+        description="asked as urgent: a wider first wave, texted and called at once",
+    )
 
     @property
     def skill_list(self) -> list[str]:

@@ -24,6 +24,7 @@ from roster.models import (
     Team,
     TeamMembership,
 )
+from roster.quorum.models import Invitation, InvitationState, QuorumRequest, RequestState
 from roster.timeutil import LONDON, UTC
 
 # Wednesday 10 March 2027, 11:00 in London: a working morning, as in the dashboard tests.
@@ -36,6 +37,8 @@ DRAMA_BLOCKS = (  # E.164 prefixes of Ofcom's 1,000-number drama blocks
 SKILLS = ("self-harm", "family work", "substance misuse", "exploitation", "youth justice", "housing",
           "education", "eating difficulties", "domestic abuse", "systemic practice", "care experience", "forensic")
 ROLES = (("keyworker", 0.78), ("metateam", 0.10), ("expert_by_experience", 0.05), ("manager", 0.07))
+QUORUM_SIZE = 13  # invitations per past request: 12 needed plus one
+JOINED_PER_QUORUM = 3
 SHIFTS = ((time(9), time(17)), (time(12), time(20)), (time(7), time(15)), (time(22), time(6)))
 PEOPLE_PER_TEAM = 25
 ROTA_PERIOD_WEEKS = 4
@@ -141,3 +144,33 @@ def _windows(rng: random.Random, person_id: int, count: int, now: datetime, week
         starts = starts.replace(second=0, microsecond=0)
         yield {"person_id": person_id, "status": status.value, "starts_at": starts, "ends_at": starts + length,
                "note": None, "created_at": min(starts, now) - timedelta(days=rng.randint(0, 10))}
+
+
+def add_quorum_history(engine: sa.Engine, people: int, *, requests: int | None = None, now: datetime = NOW,
+                       seed: int = 5) -> int:
+    """Write a year of closed quorum requests before ``now`` (one per person by default), each
+    with ``QUORUM_SIZE`` invitations of which ``JOINED_PER_QUORUM`` joined; returns how many
+    invitations. Gives the fairness ranking (quorums served, last asked) real history to read."""
+    rng = random.Random(seed)
+    requests = people if requests is None else requests
+    request_rows, invitations = [], []
+    for n in range(requests):
+        asked = now - timedelta(days=365) + timedelta(days=365) * n / requests
+        request_rows.append({"id": n + 1, "requester_id": rng.randint(1, people), "case_id": None, "need": 2,
+                             "need_metateam": 0, "skills": "", "reason": "", "deadline_at": asked + timedelta(hours=2),
+                             "state": RequestState.FORMED.value, "created_at": asked,
+                             "formed_at": asked + timedelta(minutes=20), "closed_at": asked + timedelta(hours=1)})
+        for position, person_id in enumerate(rng.sample(range(1, people + 1), min(QUORUM_SIZE, people))):
+            state = (InvitationState.JOINED if position < JOINED_PER_QUORUM
+                     else rng.choice((InvitationState.DECLINED, InvitationState.NO_ANSWER, InvitationState.STOOD_DOWN)))
+            invitations.append({"request_id": n + 1, "person_id": person_id, "wave": 1, "code": str(position + 1),
+                                "state": state.value, "created_at": asked, "answered_at": asked + timedelta(minutes=10),
+                                "help_sent": False, "reason_picked": ""})
+    with engine.begin() as connection:
+        connection.execute(sa.insert(QuorumRequest.__table__), request_rows)
+        connection.execute(sa.insert(Invitation.__table__), invitations)
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql(
+                "SELECT setval(pg_get_serial_sequence('quorumrequest', 'id'), (SELECT max(id) FROM quorumrequest))"
+            )
+    return len(invitations)

@@ -1,7 +1,8 @@
 """``roster.``: "who is available now", candidate ranking and the board at 100 vs 5,000 people.
 
-Each service has a year of 4-weekly duty rota and 10 status windows per person
-(5,000 people: about 290,000 rota rows and 50,000 windows). Both services are kept
+Each service has a year of 4-weekly duty rota, 10 status windows per person and a year
+of quorum history, one closed request per person with 13 invitations each (5,000 people:
+about 290,000 rota rows, 50,000 windows, 65,000 invitations). Both services are kept
 open and measured in turn, so a busy machine slows both sides alike. The growth
 figure is the large service's time over the small one's (quick mode: 1,000 vs 20
 people); linear growth is 50x. "Who is available now" (``available_at``) and ranking
@@ -28,7 +29,7 @@ from roster.settings import Settings
 from tests.bench.databases import analyse, fresh_engine
 from tests.bench.figures import Figure, ms
 from tests.bench.options import Options
-from tests.bench.population import NOW, populate
+from tests.bench.population import NOW, add_quorum_history, populate
 
 SIZES = {False: (100, 5_000), True: (20, 1_000)}  # by quick
 REFRESH_TARGET = 0.5  # the board loads in at most half the refresh interval
@@ -56,10 +57,12 @@ def run(options: Options) -> Iterator[Figure]:
             for people in (small, large):
                 _, engine = stack.enter_context(fresh_engine(backend))
                 service = populate(engine, people)
+                invitations = add_quorum_history(engine, people)
                 analyse(engine)
                 engines[people] = engine
             yield Figure(f"roster.data.rota_shifts.{backend}", service.rota_shifts, "rows")
             yield Figure(f"roster.data.windows.{backend}", service.windows, "rows")
+            yield Figure(f"roster.data.invitations.{backend}", invitations, "rows")
             for name, (query, growth_target) in QUERIES.items():
                 timings = _interleaved(engines, query, repeats)
                 for people, seconds in timings.items():

@@ -62,6 +62,7 @@ class RequestView:
     closed_at: datetime | None
     next_step: str | None
     conference_name: str | None
+    urgent: bool
     joined: list[str]
     invitees: list[InviteeView]
     not_invited: list[dict] = field(default_factory=list)
@@ -112,7 +113,7 @@ def request_view(
         case=case.reference if case else None, need=request.need, need_metateam=request.need_metateam,
         skills=request.skill_list, reason=request.reason, created_at=request.created_at, deadline_at=request.deadline_at,
         seconds_left=max(0, left), formed_at=request.formed_at, closed_at=request.closed_at, next_step=request.next_step,
-        conference_name=request.conference_name, joined=[v.name for v in joined], invitees=invitees,
+        conference_name=request.conference_name, urgent=request.urgent, joined=[v.name for v in joined], invitees=invitees,
         not_invited=not_invited, events=_events(session, request_id), unparsed=unparsed_replies(session, request_id),
         messages=message_rows(session, request_id=request_id),
     )
@@ -187,7 +188,7 @@ def list_requests(session: Session, open_only: bool = False, limit: int = 200) -
     return [
         {
             "id": r.id, "state": r.state, "requester": name, "case": reference, "need": r.need,
-            "need_metateam": r.need_metateam, "invited": invited, "joined": int(joined_count),
+            "need_metateam": r.need_metateam, "urgent": r.urgent, "invited": invited, "joined": int(joined_count),
             "created_at": r.created_at, "deadline_at": r.deadline_at, "formed_at": r.formed_at,
         }
         for r, name, reference, invited, joined_count in session.exec(query)

@@ -111,3 +111,17 @@ def test_explain_says_who_would_be_asked_and_why_not(team, diveboat):
     assert why["Dee Jones"] == "left out: involved in this case (too close to the family)"
     assert why["Sam Okafor"] == "left out: the person asking"
     assert [r["rank"] for r in rows if r["eligible"]] == [1, 2, 3]
+
+
+def test_an_urgent_request_is_marked_in_status_and_list(team, diveboat):
+    code, out, err = diveboat("quorum", "request", "--for", "Sam", "--need", "1", "--urgent")
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("Urgent quorum request 1 for Sam Okafor: 1 needed by ")
+    assert "4 in the outbox" in out  # need+4 asked (everyone free); no Twilio: texts only, no calls
+    assert {m["kind"] for m in json.loads(diveboat("quorum", "outbox", "--json")[1])} == {"sms"}
+    diveboat("quorum", "request", "--for", "Dee", "--need", "1")
+    assert json.loads(diveboat("quorum", "status", "1", "--json")[1])["urgent"] is True
+    assert json.loads(diveboat("quorum", "status", "2", "--json")[1])["urgent"] is False
+    assert [(r["id"], r["urgent"]) for r in json.loads(diveboat("quorum", "list", "--json")[1])] == [(2, False), (1, True)]
+    assert "URGENT" in diveboat("quorum", "status", "1")[1].splitlines()[0]
+    assert [line.endswith("urgent") for line in diveboat("quorum", "list")[1].splitlines()] == [False, True]

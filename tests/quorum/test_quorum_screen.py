@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlmodel import select
-from textual.widgets import Input
+from textual.widgets import Checkbox, Input
 
 from roster.db import make_engine, open_database, session_factory
 from roster.demo import seed_demo
@@ -138,6 +138,25 @@ async def test_a_reply_recorded_elsewhere_shows_live_and_the_clock_escalates(app
         clock.now = START + timedelta(minutes=21)
         await until(pilot, lambda: screen.view.state == "expired", "expiry", tries=120)
         assert "NOT FORMED" in str(screen.query_one("#quorum-summary").render())
+
+
+async def test_the_urgent_box_asks_a_wider_first_wave_and_the_screen_says_urgent(app):
+    async with app.run_test(size=SIZE) as pilot:
+        board = app.screen
+        await until(pilot, lambda: board.board is not None, "the board loaded")
+        table = board.query_one(RosterTable)
+        table.move_cursor(row=table.get_row_index(str(person(app, "Sam Okafor").id)))
+        await pilot.press("q")
+        form = app.screen
+        await pilot.press(*["tab"] * 5, "space")  # need, MetaTeam, case, skills, reason, then the box
+        assert form.query_one("#urgent", Checkbox).value
+        await pilot.click("#send")
+        await until(pilot, lambda: isinstance(app.screen, QuorumScreen) and app.screen.view is not None,
+                    "the quorum screen")
+        screen = app.screen
+        assert screen.view.urgent and len(screen.view.invitees) == 2 + 4
+        assert "urgent" in str(screen.query_one("#quorum-summary").render())
+        assert screen.view.events[0]["text"] == "Urgent: requested by Sam: 2 needed"
 
 
 async def test_form_explains_what_to_fix(app):

@@ -65,10 +65,13 @@ def _person(session, name: str):
 @click.option("--skill", "skills", multiple=True, metavar="S", help="A wanted skill (repeatable).")
 @click.option("--reason", default="", help="A short reason, kept in the database only (never sent).")
 @click.option("--deadline", "deadline_minutes", type=int, metavar="MINUTES", help="Minutes until the request stops (default 20).")
+@click.option("--urgent", is_flag=True,
+              help="Need people now: text and call a wider first wave (need+4) at once, next wave after 2 minutes.")
 @click.option("--json", "as_json", is_flag=True, help="Print the request as JSON.")
 @pass_context
 def request_command(obj: CliContext, for_name: str, need: int, metateam: int, case_reference: str | None,
-                    skills: tuple[str, ...], reason: str, deadline_minutes: int | None, as_json: bool) -> None:
+                    skills: tuple[str, ...], reason: str, deadline_minutes: int | None, urgent: bool,
+                    as_json: bool) -> None:
     """Start a request and send the first wave of invitations before returning."""
     policy = policy_for(obj.settings)
     with obj.new_session() as session:
@@ -76,7 +79,7 @@ def request_command(obj: CliContext, for_name: str, need: int, metateam: int, ca
         try:
             request = create_request(session, requester.id, need=need, need_metateam=metateam,
                                      case_reference=case_reference, skills=skills, reason=reason,
-                                     deadline_minutes=deadline_minutes, policy=policy)
+                                     deadline_minutes=deadline_minutes, policy=policy, urgent=urgent)
         except QuorumError as error:
             raise UserError(str(error)) from None
     delivery = deliver(obj)
@@ -85,7 +88,8 @@ def request_command(obj: CliContext, for_name: str, need: int, metateam: int, ca
     if as_json:
         echo_json(view.to_dict() | {"delivery": delivery})
         return
-    click.echo(f"Quorum request {view.id} for {view.requester}" + (f" (case {view.case})" if view.case else "")
+    click.echo(("Urgent quorum" if view.urgent else "Quorum") + f" request {view.id} for {view.requester}"
+               + (f" (case {view.case})" if view.case else "")
                + f": {view.need} needed by {view.deadline_at.astimezone(LONDON):%H:%M}.")
     for invitee in view.invitees:
         click.echo(f"  invited {invitee.name:<22} {invitee.why_picked}")
@@ -106,7 +110,8 @@ def status_command(obj: CliContext, request_id: int, as_json: bool) -> None:
     if as_json:
         echo_json(view.to_dict())
         return
-    header = f"Quorum request {view.id}: {view.state.upper()}, for {view.requester}"
+    header = f"Quorum request {view.id}: {view.state.upper()}" + (", URGENT" if view.urgent else "")
+    header += f", for {view.requester}"
     header += f" (case {view.case})" if view.case else ""
     click.echo(header)
     joined = ", ".join(view.joined) or "nobody yet"
@@ -148,7 +153,8 @@ def list_command(obj: CliContext, open_only: bool, as_json: bool) -> None:
     for r in rows:
         case = r["case"] or "-"
         click.echo(f"{r['id']:>4}  {r['created_at'].astimezone(LONDON):%d %b %H:%M}  {r['state']:<9} {r['requester']:<22} "
-                   f"{case:<8} joined {r['joined']}/{r['need']} of {r['invited']} invited")
+                   f"{case:<8} joined {r['joined']}/{r['need']} of {r['invited']} invited"
+                   + ("  urgent" if r["urgent"] else ""))
 
 
 @quorum.command("cancel")

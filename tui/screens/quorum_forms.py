@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from roster.quorum import QuorumError, create_request, policy_for
 from tui.screens.quorum_service import deliver
@@ -25,7 +25,7 @@ class ReplyTyped:
 
 
 class QuorumRequestForm(ModalScreen[int | None]):
-    """Need, MetaTeam, case, skills and reason; sends the first wave, returns the request id."""
+    """Need, MetaTeam, case, skills, reason and urgency; sends the first wave, returns the request id."""
 
     CSS_PATH = "../styles/quorum.tcss"
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -61,6 +61,7 @@ class QuorumRequestForm(ModalScreen[int | None]):
             yield Input(placeholder="self-harm, housing", id="skills", max_length=200)
             yield Label("Reason (kept in Dive Boat only, never sent)")
             yield Input(placeholder="a few words", id="reason", max_length=500)
+            yield Checkbox("Urgent: text and call the first wave at once", id="urgent")
             yield Static("", id="form-error")
             with Horizontal(id="form-buttons"):
                 yield Button("Send invitations", variant="primary", id="send")
@@ -88,17 +89,18 @@ class QuorumRequestForm(ModalScreen[int | None]):
         self.query_one("#send", Button).disabled = True
         self.query_one("#form-error", Static).update("Sending invitations…")
         self._create(need, metateam, self.query_one("#case", Input).value.strip() or None, skills,
-                     self.query_one("#reason", Input).value)
+                     self.query_one("#reason", Input).value, self.query_one("#urgent", Checkbox).value)
 
     @work(thread=True, exclusive=True, group="quorum-create")
-    def _create(self, need: int, metateam: int, case: str | None, skills: list[str], reason: str) -> None:
+    def _create(self, need: int, metateam: int, case: str | None, skills: list[str], reason: str,
+                urgent: bool) -> None:
         """Create the request and send its first wave, in a worker."""
         app = self.app
         try:
             with app.new_session() as session:
                 request = create_request(session, self.person_id, need=need, need_metateam=metateam,
                                          case_reference=case, skills=skills, reason=reason, now=app.clock(),
-                                         policy=policy_for(app.settings))
+                                         policy=policy_for(app.settings), urgent=urgent)
         except QuorumError as error:
             self.post_message(self.Refused(str(error)))
             return

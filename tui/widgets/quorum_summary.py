@@ -31,6 +31,7 @@ class QuorumSummary(Static):
         skills = f" · skills: {', '.join(view.skills)}" if view.skills else ""
         self.update(
             f"[b]Request #{view.id} · {STATE_WORDS.get(view.state, view.state)}[/b]"
+            + (" · [b]urgent[/b]" if view.urgent else "")
             + (f" · [b]{left}[/b]" if left else "")
             + f"\nFor [b]{view.requester}[/b]{case} · {need} · joined {len(view.joined)}: {joined}{skills}"
         )

@@ -1,9 +1,10 @@
 """The quorum screen: a request's invitees changing live, its steps, outbox and Thinking Together card.
 
-The screen reads the request from the database every ``refresh_seconds``, and again
-as soon as the dashboard's escalation clock (:mod:`tui.screens.quorum_clock`) has
-done something, so replies arriving by webhook, polling or typed here show within a
-refresh, whichever process recorded them.
+The screen reads the request from the database every ``refresh_seconds``; in between,
+every :data:`CHANGE_CHECK_SECONDS` it reads a cheap fingerprint of the request and reads
+the whole request again when that changed. It also reads again as soon as the dashboard's
+escalation clock (:mod:`tui.screens.quorum_clock`) has done something. So a reply shows
+within a quarter of a second, whichever process recorded it (webhook, polling, typed here).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from textual.widgets import Footer, Header, Label
 
 from roster.db import read_session
 from roster.quorum import QuorumError, cancel_request, queue_conference, save_next_step
+from roster.quorum.changes import request_fingerprint
 from roster.quorum.views import RequestView, list_requests, request_view
 from tui.formatting import clock_text
 from tui.screens.quorum_clock import EscalationClockTicked
@@ -46,6 +48,9 @@ def open_latest_request(app) -> None:
     app.push_screen(QuorumScreen(None))
 
 
+CHANGE_CHECK_SECONDS = 0.25
+
+
 class QuorumScreen(Screen):
     """One request, live."""
 
@@ -61,11 +66,12 @@ class QuorumScreen(Screen):
 
     class Loaded(Message):
         def __init__(self, request_id: int | None, view: RequestView | None,
-                     neighbours: tuple[int | None, int | None]) -> None:
+                     neighbours: tuple[int | None, int | None], fingerprint: tuple | None) -> None:
             super().__init__()
             self.request_id = request_id
             self.view = view
             self.neighbours = neighbours
+            self.fingerprint = fingerprint
 
     class Done(Message):
         def __init__(self, text: str, error: bool = False) -> None:
@@ -73,12 +79,19 @@ class QuorumScreen(Screen):
             self.text = text
             self.error = error
 
+    class Fingerprinted(Message):
+        def __init__(self, request_id: int, fingerprint: tuple) -> None:
+            super().__init__()
+            self.request_id = request_id
+            self.fingerprint = fingerprint
+
     def __init__(self, request_id: int | None) -> None:
         """Show request ``request_id``, or the most recent request when None."""
         super().__init__()
         self.request_id = request_id
         self.view: RequestView | None = None
         self.neighbours: tuple[int | None, int | None] = (None, None)
+        self._fingerprint: tuple | None = None  # of request_id, as last checked
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -104,6 +117,25 @@ class QuorumScreen(Screen):
         self.query_one("#quorum-unparsed").display = False
         self.refresh_view()
         self.set_interval(self.app.settings.refresh_seconds, self.refresh_view)
+        self.set_interval(CHANGE_CHECK_SECONDS, self.check_for_changes)
+
+    @work(thread=True, exclusive=True, group="quorum-change-check")
+    def check_for_changes(self) -> None:
+        """Read the shown request's fingerprint in a worker thread; the screen compares it."""
+        request_id = self.request_id
+        if request_id is None:
+            return
+        with read_session(self.app.engine) as session:
+            fingerprint = request_fingerprint(session, request_id)
+        self.post_message(self.Fingerprinted(request_id, fingerprint))
+
+    @on(Fingerprinted)
+    def compare_fingerprint(self, message: Fingerprinted) -> None:
+        if message.request_id != self.request_id:
+            return
+        if self._fingerprint is not None and message.fingerprint != self._fingerprint:
+            self._fingerprint = message.fingerprint
+            self.refresh_view()
 
     @work(thread=True, exclusive=True, group="quorum-refresh")
     def refresh_view(self) -> None:
@@ -111,11 +143,13 @@ class QuorumScreen(Screen):
         with read_session(self.app.engine) as session:
             ids = [r["id"] for r in list_requests(session)]
             request_id = self.request_id if self.request_id is not None else (ids[0] if ids else None)
+            # the fingerprint before the view: a change in between is seen by the next check
+            fingerprint = request_fingerprint(session, request_id) if request_id else None
             view = request_view(session, request_id, now=self.app.clock(), with_candidates=False) if request_id else None
         position = ids.index(request_id) if request_id in ids else -1
         older = ids[position + 1] if 0 <= position < len(ids) - 1 else None
         newer = ids[position - 1] if position > 0 else None
-        self.post_message(self.Loaded(request_id, view, (older, newer)))
+        self.post_message(self.Loaded(request_id, view, (older, newer), fingerprint))
 
     @on(EscalationClockTicked)
     def clock_ticked(self, message: EscalationClockTicked) -> None:
@@ -128,6 +162,7 @@ class QuorumScreen(Screen):
         if message.request_id != self.request_id and self.request_id is not None:
             return  # read before [ or ] moved to another request
         self.request_id = message.request_id
+        self._fingerprint = message.fingerprint
         view, self.view, self.neighbours = message.view, message.view, message.neighbours
         if view is None:
             self.query_one(QuorumSummary).update(
@@ -154,7 +189,7 @@ class QuorumScreen(Screen):
     def action_step(self, direction: int) -> None:
         target = self.neighbours[0] if direction < 0 else self.neighbours[1]
         if target is not None:
-            self.request_id = target
+            self.request_id, self._fingerprint = target, None
             self.query_one(QuorumInvitees).clear()
             self.refresh_view()
 

@@ -5,8 +5,8 @@ process, Twilio configured like the server) share one database; the dashboard sh
 request on its quorum screen. Each sample posts one signed SMS reply ("2", then "1",
 then "1", forming the quorum) to the server; the clock starts when the server has
 answered 200 and stops when the screen's invitee table shows the new state. The screen
-re-reads the database every ``refresh_seconds``: limit, the refresh interval; target,
-the interval + 100 ms.
+re-reads the request every ``refresh_seconds``, and at once when the cheap fingerprint it
+checks every 0.25 s has changed. Limit: the refresh interval; target: the interval + 100 ms.
 """
 
 from __future__ import annotations

@@ -195,4 +195,4 @@ async def test_a_long_roster_paints_its_first_screen_then_fills_in_and_keeps_the
                 break
             await pilot.pause(0.05)
         assert table.get_row_index(str(worker.id)) > FIRST_ROWS  # added in a later chunk...
-        assert table.selected_person_id == worker.id  # ...and the cursor went back to it
+        assert table.selected_id == worker.id  # ...and the cursor went back to it

@@ -171,7 +171,7 @@ class RosterBoardScreen(Screen):
         self._render_board()
 
     def selected_entry(self) -> BoardEntry | None:
-        person_id = self.query_one(RosterTable).selected_person_id
+        person_id = self.query_one(RosterTable).selected_id
         if self.board is None or person_id is None:
             return None
         return next((e for e in self.board.entries if e.person_id == person_id), None)

@@ -148,7 +148,7 @@ class SupervisionScreen(Screen):
         if not self._shown_once:
             self._shown_once = True
             table.focus()
-        self._show_detail(table.selected_session_id)
+        self._show_detail(table.selected_id)
         occurring = sum(1 for s in plan.sessions if s.occurring)
         waiting = sum(1 for s in plan.sessions if s.needs_rebooking)
         status = f"{plan.name}: {occurring} sessions in {self.year} · {self.view.region} bank holidays"
@@ -164,13 +164,13 @@ class SupervisionScreen(Screen):
         return [s for s in sessions if s.local_start.date() >= self.today or s.needs_rebooking]
 
     def selected(self) -> SessionView | None:
-        session_id = self.query_one(SessionTable).selected_session_id
+        session_id = self.query_one(SessionTable).selected_id
         sessions = self.view.plan.sessions if self.view else []
         return next((s for s in sessions if s.id == session_id), None)
 
-    @on(SessionTable.SessionSelected)
-    def session_selected(self, message: SessionTable.SessionSelected) -> None:
-        self._show_detail(message.session_id)
+    @on(SessionTable.IdHighlighted)
+    def session_selected(self, message: SessionTable.IdHighlighted) -> None:
+        self._show_detail(message.row_id)
 
     def _show_detail(self, session_id: int | None) -> None:
         view = self.selected()

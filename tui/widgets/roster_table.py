@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from textual.message import Message
-from textual.widgets import DataTable
-
 from roster.board import BoardEntry
 from tui.formatting import ROLE_LABELS, shift_text, status_text, when_text
+from tui.widgets.id_table import IdTable
 
 COLUMNS = (("name", "Name"), ("role", "Role"), ("teams", "Teams"), ("status", "Status"),
            ("shift", "Shift"), ("until", "Next change"), ("note", "Note"))
@@ -18,7 +16,7 @@ FIRST_ROWS = 80  # fills a tall terminal: painted at once
 LATER_ROWS = 300  # then added this many per frame, so a long roster never freezes the screen
 
 
-class RosterTable(DataTable):
+class RosterTable(IdTable):
     """A row per person, keyed by person id; updates in place so the cursor stays put.
 
     A new set of rows is painted screen first: the first :data:`FIRST_ROWS` at once, the rest
@@ -26,21 +24,14 @@ class RosterTable(DataTable):
     screen for half a second measuring every cell).
     """
 
-    class PersonHighlighted(Message):
-        def __init__(self, person_id: int | None) -> None:
-            super().__init__()
-            self.person_id = person_id
+    COLUMNS = COLUMNS
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        super().__init__(**kwargs)
         self._shown: dict[int, tuple] = {}
         self._pending: list[tuple[int, tuple]] = []  # rows shown but not yet added, in order
         self._cursor_row: int | None = None  # where the cursor goes once that row is added
         self._chunk_scheduled = False
-
-    def on_mount(self) -> None:
-        for key, label in COLUMNS:
-            self.add_column(label, key=key)
 
     @property
     def complete(self) -> bool:
@@ -51,7 +42,7 @@ class RosterTable(DataTable):
         """Display ``entries`` (already filtered and sorted)."""
         cells = {e.person_id: self._cells(e, now) for e in entries}
         if list(cells) != list(self._shown):
-            selected = self.selected_person_id
+            selected = self.selected_id
             self.clear()
             self._cursor_row = list(cells).index(selected) if selected in cells else None
             self._pending = list(cells.items())
@@ -91,14 +82,3 @@ class RosterTable(DataTable):
             when_text(entry.next_change, now),
             entry.note or "",
         )
-
-    @property
-    def selected_person_id(self) -> int | None:
-        if not self.row_count:
-            return None
-        row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
-        return int(row_key.value)
-
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        event.stop()
-        self.post_message(self.PersonHighlighted(int(event.row_key.value) if event.row_key else None))

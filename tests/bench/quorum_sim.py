@@ -6,7 +6,9 @@ run creates a request with ``create_request``, then replays time: the escalation
 wave's ``voice_after`` and ``wave_interval``, and the deadline), as ``diveboat serve``'s
 2-second loop would; queued messages are "delivered" at once (``claim_outbound`` +
 ``mark_sent``); people answer through ``record_sms_reply`` and ``record_keypress`` at
-the moments their behaviour says. Messages per quorum count everything queued for the
+the moments their behaviour says. An urgent request is created with ``urgent=True`` and
+advanced with the same service policy: the real code applies its urgent variant
+(``policy_for_request``). Messages per quorum count everything queued for the
 request: invitations, voice calls, confirmations, stand-downs. Runs are two hours apart, so
 the ranking's fairness (fewest quorums served lately) rotates who is asked first.
 
@@ -46,7 +48,7 @@ from roster.quorum.handling import record_keypress, record_sms_reply
 from roster.quorum.lifecycle import create_request
 from roster.quorum.models import Invitation, MessageKind, OutboundMessage, QuorumRequest, RequestState
 from roster.quorum.outbox import claim_outbound, mark_sent
-from roster.quorum.policy import EscalationPolicy
+from roster.quorum.policy import EscalationPolicy, policy_for_request
 
 PEOPLE = 40
 P_SMS, SMS_MEDIAN_S, SMS_SIGMA = 0.6, 120.0, 1.0
@@ -110,23 +112,27 @@ def populate(engine: sa.Engine) -> tuple[int, dict[str, int]]:
 
 
 def simulate_policy(new_session: Callable[[], Session], requester_id: int, index_of: dict[str, int], *,
-                    policy: EscalationPolicy, need: int, runs: int, seed: int, first_run: int = 0) -> list[Outcome]:
-    """``runs`` requests under ``policy``, one after another on the same database."""
+                    policy: EscalationPolicy, need: int, runs: int, seed: int, first_run: int = 0,
+                    urgent: bool = False) -> list[Outcome]:
+    """``runs`` requests (``urgent`` ones or not) under the service policy ``policy``, one
+    after another on the same database."""
     return [
-        _simulate_run(new_session, requester_id, index_of, policy, need, behaviours(seed, run),
+        _simulate_run(new_session, requester_id, index_of, policy, need, urgent, behaviours(seed, run),
                       START + RUN_SPACING * run)
         for run in range(first_run, first_run + runs)
     ]
 
 
-def _simulate_run(new_session, requester_id, index_of, policy, need, people: list[Behaviour], start: datetime) -> Outcome:
+def _simulate_run(new_session, requester_id, index_of, policy, need, urgent, people: list[Behaviour],
+                  start: datetime) -> Outcome:
     deadline = start + timedelta(minutes=policy.deadline_minutes)
     queue = _Events()
     queue.push(deadline, "tick", None)
     with new_session() as session:
-        request_id = create_request(session, requester_id, need=need, now=start, policy=policy).id
+        request = create_request(session, requester_id, need=need, now=start, policy=policy, urgent=urgent)
+        request_id, timers = request.id, policy_for_request(policy, request)
         _dispatch(session, start, index_of, people, queue)
-        _schedule_timers(session, request_id, policy, queue)
+        _schedule_timers(session, request_id, timers, queue)
         while queue:
             when, kind, payload = queue.pop()
             if when > deadline:
@@ -143,7 +149,7 @@ def _simulate_run(new_session, requester_id, index_of, policy, need, people: lis
             request = session.get(QuorumRequest, request_id, populate_existing=True)
             if request.state != RequestState.OPEN.value:
                 break
-            _schedule_timers(session, request_id, policy, queue)
+            _schedule_timers(session, request_id, timers, queue)
         messages = session.exec(
             select(sa.func.count()).select_from(OutboundMessage).where(OutboundMessage.request_id == request_id)
         ).one()
@@ -176,7 +182,7 @@ class _Events:
 
 
 def _schedule_timers(session: Session, request_id: int, policy: EscalationPolicy, queue: _Events) -> None:
-    """Ticks when the policy's timers fall due for the waves invited so far."""
+    """Ticks when the request's policy timers fall due for the waves invited so far."""
     for created in set(session.exec(select(Invitation.created_at).where(Invitation.request_id == request_id))):
         queue.push(created + policy.voice_after, "tick", None)
         queue.push(created + policy.wave_interval, "tick", None)

@@ -1,21 +1,26 @@
 """What a reply does once its sender and target invitation are known (see :mod:`roster.quorum.handling`).
 
 Every change happens under the request's lock: SQLite's ``BEGIN IMMEDIATE`` already
-makes the transaction the only writer, so what was read stays true; PostgreSQL locks
-the request row (``FOR UPDATE``) and re-reads the invitation. The common answers
-touch only the rows they change, with plain SQL statements run on the session's
-connection (no ORM objects).
+makes the transaction the only writer, so what was read stays true. PostgreSQL
+share-locks the request row (``FOR SHARE``: it cannot be formed or closed meanwhile)
+and locks the invitation (``FOR UPDATE``), re-reading both: replies to one request run
+side by side instead of queueing behind each other's commits. Forming the quorum
+needs the request to itself, so on PostgreSQL a join is committed first and then
+:func:`form_if_met` checks the count and forms it under ``FOR UPDATE``; the last of
+several simultaneous joins to commit sees them all. The common answers touch only
+the rows they change, with plain SQL statements run on the session's connection
+(no ORM objects).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from roster.models import Case, Person
+from roster.models import Case, Person, Role
 from roster.quorum import messages
 from roster.quorum.invite import counts
 from roster.quorum.lifecycle import form
@@ -33,6 +38,7 @@ from roster.quorum.replies import ParsedReply, ReplyKind
 from roster.quorum.store import add_event, first_name, lock_request, queue_message
 
 ANSWERABLE = frozenset(s.value for s in ANSWERABLE_STATES)
+FORMED = "joined: quorum formed"
 PENDING = frozenset(s.value for s in PENDING_STATES)
 
 _invitation = Invitation.__table__
@@ -46,14 +52,15 @@ TARGET_COLUMNS = (
 )
 
 # Statements built once (the webhook runs them hundreds of times a second).
-#: PostgreSQL: lock the request, then its invitation, and read both as they are once locked (a row
-#: another transaction changed meanwhile is read in its new version). Requests before invitations,
-#: as every writer locks them.
+#: PostgreSQL: share-lock the request (other replies may too; forming or closing it waits), then lock
+#: the invitation, and read both as they are once locked (a row another transaction changed meanwhile
+#: is read in its new version). Requests before invitations, as every writer locks them.
 _LOCK_TARGET = (
     sa.select(*TARGET_COLUMNS)
     .select_from(_request.join(_invitation, _invitation.c.request_id == _request.c.id))
     .where(_invitation.c.id == sa.bindparam("invitation_id"))
-    .with_for_update()
+    .with_for_update(read=True, of=_request)
+    .suffix_with(f"FOR UPDATE OF {_invitation.name}")
 )
 _TARGET = (
     sa.select(*TARGET_COLUMNS)
@@ -68,6 +75,16 @@ _THANKED = sa.select(_inbound.c.id).where(
     _inbound.c.invitation_id == sa.bindparam("invitation_id"), _inbound.c.outcome == sa.bindparam("outcome"))
 _person = Person.__table__
 _case = Case.__table__
+_JOINED_HERE = sa.and_(_invitation.c.request_id == _request.c.id, _invitation.c.state == InvitationState.JOINED.value)
+#: The request, if it is open and its joiners now meet what it needs (read without locks).
+_QUORUM_MET = sa.select(_request.c.id).where(
+    _request.c.id == sa.bindparam("request_id"),
+    _request.c.state == RequestState.OPEN.value,
+    sa.select(sa.func.count()).where(_JOINED_HERE).scalar_subquery() >= _request.c.need,
+    sa.select(sa.func.count()).select_from(_invitation.join(_person, _person.c.id == _invitation.c.person_id))
+    .where(_JOINED_HERE, _person.c.role == Role.METATEAM.value).scalar_subquery() >= _request.c.need_metateam,
+)
+_LABEL_FORMED = sa.update(_inbound).where(_inbound.c.provider_sid == sa.bindparam("sid")).values(outcome=FORMED)
 _PARTY = (
     sa.select(_person.c.name, _case.c.reference)
     .select_from(_person)
@@ -79,7 +96,9 @@ _PARTY = (
 @dataclass(frozen=True)
 class ReplyOutcome:
     """What a reply did. ``reply_text`` is the text queued back to the sender, for information;
-    ``queued`` says whether the reply queued any message (so a webhook knows to deliver)."""
+    ``queued`` says whether the reply queued any message (so a webhook knows to deliver);
+    ``check_quorum`` (PostgreSQL) that a join was recorded and :func:`form_if_met` must run once
+    it is committed."""
 
     outcome: str
     understood: bool = True
@@ -89,6 +108,7 @@ class ReplyOutcome:
     formed: bool = False
     duplicate: bool = False
     queued: bool = False
+    check_quorum: bool = False
 
 
 @dataclass(frozen=True)
@@ -156,6 +176,31 @@ def act(
     return _answer(session, connection, sender, parsed, target, at, policy)
 
 
+def form_if_met(session: Session, outcome: ReplyOutcome, provider_sid: str, at: datetime,
+                policy: EscalationPolicy) -> ReplyOutcome:
+    """After a join was committed (``outcome.check_quorum``, PostgreSQL): form its request if the
+    quorum is now met, under the request's ``FOR UPDATE`` lock; commits.
+
+    Returns the outcome, "joined: quorum formed" (also on the stored reply ``provider_sid``)
+    when this reply formed it. Joins to one request commit side by side; whichever commits
+    last sees every one of them here, so a met quorum is never left unformed.
+    """
+    connection = session.connection()
+    unchecked = replace(outcome, check_quorum=False)
+    if connection.execute(_QUORUM_MET, {"request_id": outcome.request_id}).first() is None:
+        session.commit()
+        return unchecked
+    request = lock_request(session, outcome.request_id)
+    joined, joined_metateam = counts(session, request.id)
+    if request.state != RequestState.OPEN.value or joined < request.need or joined_metateam < request.need_metateam:
+        session.commit()  # another join formed it meanwhile
+        return unchecked
+    form(session, request, at, policy)
+    connection.execute(_LABEL_FORMED, {"sid": provider_sid})
+    session.commit()
+    return replace(unchecked, outcome=FORMED, formed=True, queued=True)
+
+
 def _changes_nothing(parsed: ParsedReply, target: Target) -> bool:
     """An answer that, as things stand, only gets recorded: the same answer again, or a late one
     that is neither a drop-out nor a join to thank. It needs no lock: should the invitation change
@@ -185,12 +230,15 @@ def _answer(session: Session, connection: sa.Connection, sender: Sender, parsed:
     verb = "joined" if new_state is InvitationState.JOINED else "declined"
     changed_note = " (changed their answer)" if changed else ""
     add_event(session, target.request_id, f"{first_name(sender.name)} {verb}{changed_note}", at)
+    outcome = verb + (" (changed answer)" if changed else "")
     if new_state is InvitationState.JOINED:
+        if connection.dialect.name == "postgresql":  # the request is only share-locked: form it after commit
+            return ReplyOutcome(outcome, check_quorum=True, **base)
         joined, joined_metateam = counts(session, target.request_id)
         if joined >= target.need and joined_metateam >= target.need_metateam:
             form(session, lock_request(session, target.request_id), at, policy)
-            return ReplyOutcome("joined: quorum formed", formed=True, queued=True, **base)
-    return ReplyOutcome(verb + (" (changed answer)" if changed else ""), **base)
+            return ReplyOutcome(FORMED, formed=True, queued=True, **base)
+    return ReplyOutcome(outcome, **base)
 
 
 def _late(session: Session, connection: sa.Connection, sender: Sender, parsed: ParsedReply, target: Target,

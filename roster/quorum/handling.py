@@ -33,7 +33,7 @@ from sqlmodel import Session
 
 from roster.models import Person
 from roster.phones import PhoneError, normalise_phone
-from roster.quorum.answers import TARGET_COLUMNS, ReplyOutcome, Sender, Target, act, load_target
+from roster.quorum.answers import TARGET_COLUMNS, ReplyOutcome, Sender, Target, act, form_if_met, load_target
 from roster.quorum.models import Channel, InboundMessage, Invitation, QuorumRequest, RequestState
 from roster.quorum.policy import DEFAULT_POLICY, EscalationPolicy
 from roster.quorum.replies import ParsedReply, ReplyKind, parse_reply
@@ -121,15 +121,13 @@ def record_sms_reply(
     policy: EscalationPolicy | None = None,
 ) -> ReplyOutcome:
     """Record and act on an SMS reply (idempotent on ``provider_sid``); commits."""
+    policy = policy or DEFAULT_POLICY
+    received_at = ensure_aware(received_at or utcnow())
     try:
-        result = _handle_sms(session, SmsReply(from_phone, body, provider_sid, received_at), policy or DEFAULT_POLICY)
+        result = _handle_sms(session, SmsReply(from_phone, body, provider_sid, received_at), policy)
     except ConcurrentDuplicate:
         result = DUPLICATE
-    if result.duplicate:
-        session.rollback()
-    else:
-        session.commit()
-    return result
+    return _finish(session, result, provider_sid, received_at, policy)
 
 
 def record_sms_replies(
@@ -144,7 +142,17 @@ def record_sms_replies(
     policy = policy or DEFAULT_POLICY
     results = [_handle_sms(session, reply, policy) for reply in replies]
     session.commit()
-    return results
+    return [form_if_met(session, result, reply.provider_sid, ensure_aware(reply.received_at or utcnow()), policy)
+            if result.check_quorum else result for reply, result in zip(replies, results, strict=True)]
+
+
+def _finish(session: Session, result: ReplyOutcome, sid: str, at: datetime, policy: EscalationPolicy) -> ReplyOutcome:
+    """Commit the reply (roll back a duplicate), then form its request if a join may have met the quorum."""
+    if result.duplicate:
+        session.rollback()
+        return result
+    session.commit()
+    return form_if_met(session, result, sid, at, policy) if result.check_quorum else result
 
 
 def warm_up(session: Session) -> None:
@@ -204,11 +212,7 @@ def record_keypress(
             _store(connection, sid, Channel.VOICE, sender.phone, digits, received_at, result)
     except ConcurrentDuplicate:
         result = DUPLICATE
-    if result.duplicate:
-        session.rollback()
-    else:
-        session.commit()
-    return result
+    return _finish(session, result, sid, received_at, policy or DEFAULT_POLICY)
 
 
 def record_typed_reply(

@@ -112,7 +112,20 @@ _INVITATIONS_SENT = (
 )
 #: PostgreSQL: transaction locks on provider ids (in the order given: callers sort them).
 _LOCK_SIDS = sa.text("SELECT count(pg_advisory_xact_lock(hashtextextended(sid, 0))) FROM unnest(CAST(:sids AS text[])) AS sid")
+#: PostgreSQL: lock the requests of the messages whose invitations marking them may change (an
+#: invitation's own message), before those invitations, as every writer does. Texts without an
+#: invitation (confirmations, stand-downs, thanks) change no invitation: their requests stay free
+#: for the replies pouring in while they are sent.
 _LOCK_REQUESTS_OF = (
+    sa.select(QuorumRequest.__table__.c.id)
+    .where(QuorumRequest.__table__.c.id.in_(
+        sa.select(_outbound.c.request_id).where(_outbound.c.id.in_(sa.bindparam("ids", expanding=True)),
+                                                _outbound.c.invitation_id.is_not(None))))
+    .order_by(QuorumRequest.__table__.c.id)
+    .with_for_update()
+)
+#: The same for every message of the batch (a kept status callback may fail any of them).
+_LOCK_ALL_REQUESTS_OF = (
     sa.select(QuorumRequest.__table__.c.id)
     .where(QuorumRequest.__table__.c.id.in_(
         sa.select(_outbound.c.request_id).where(_outbound.c.id.in_(sa.bindparam("ids", expanding=True)))))
@@ -181,13 +194,14 @@ def mark_sent_many(session: Session, sent: Iterable[tuple[int, str | None]], *, 
     sids = sorted(row["sid"] for row in rows if row["sid"])
     ids = [row["message_id"] for row in rows]
     _lock_sids(session, sids)
+    early = _early_statuses(session, sids)
     connection = session.connection()
     if connection.dialect.name == "postgresql":  # requests first, then invitations, as every writer does
-        connection.execute(_LOCK_REQUESTS_OF, {"ids": ids})
+        connection.execute(_LOCK_ALL_REQUESTS_OF if early else _LOCK_REQUESTS_OF, {"ids": ids})
     connection.execute(_MARK_SENT, rows)
     connection.execute(_INVITATIONS_SENT, {"ids": ids})
     forget_loaded(session, Invitation, OutboundMessage)
-    _apply_early_statuses(session, sids, now)
+    _apply_early_statuses(session, early, now)
     session.commit()
 
 
@@ -278,10 +292,14 @@ def _keep_early(session: Session, sid: str, new_status: MessageStatus, error_cod
     session.add(early)
 
 
-def _apply_early_statuses(session: Session, sids: list[str], now: datetime) -> None:
+def _early_statuses(session: Session, sids: list[str]) -> list[EarlyStatus]:
+    """The status callbacks kept for these provider ids (see :func:`record_delivery_status`)."""
     if not sids:
-        return
-    early = session.exec(select(EarlyStatus).where(EarlyStatus.provider_sid.in_(sids))).all()
+        return []
+    return list(session.exec(select(EarlyStatus).where(EarlyStatus.provider_sid.in_(sids))).all())
+
+
+def _apply_early_statuses(session: Session, early: list[EarlyStatus], now: datetime) -> None:
     for kept in early:
         message = session.exec(
             select(OutboundMessage).where(OutboundMessage.provider_sid == kept.provider_sid)

@@ -4,6 +4,7 @@ SQLite runs in WAL mode with a busy timeout, and every transaction that may writ
 starts with ``BEGIN IMMEDIATE``: pysqlite's deferred ``BEGIN`` lets two processes
 read the same row and both write, silently losing one update. Read-only sessions
 (``read_session``) use a deferred ``BEGIN`` so the dashboard never blocks writers.
+PostgreSQL connections are checked before use only when they sat idle in the pool.
 """
 
 from __future__ import annotations
@@ -12,12 +13,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import time
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 READ_ONLY = "diveboat_read_only"
+#: A pooled PostgreSQL connection idle longer than this is pinged before use (see ``_ping_when_idle``).
+POSTGRES_PING_AFTER_IDLE_SECONDS = 1.0
+_IDLE_SINCE = "diveboat_idle_since"
 # The newest migration(s). Opening a database already here skips Alembic altogether (one
 # SELECT instead of importing Alembic and every migration); a test keeps it in step.
 SCHEMA_HEADS = frozenset({"0006_urgent_requests"})
@@ -46,7 +52,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise DatabaseError(f"unsupported database '{parsed.get_backend_name()}' (use sqlite:/// or postgresql://)")
     if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(url, echo=echo, pool_pre_ping=True)
+        engine = sa.create_engine(url, echo=echo)
+        _ping_when_idle(engine)
+        return engine
     if parsed.database and parsed.database != ":memory:":
         folder = Path(parsed.database).expanduser().parent
         try:
@@ -56,6 +64,31 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     engine = sa.create_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     _configure_sqlite(engine)
     return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before handing it out when it sat idle for a second or more
+    (a database restart or a dropped network shows up there), replacing it if dead.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: one more round trip for each
+    webhook, hundreds a second. A connection used a moment ago is alive; should it have
+    died since, its error makes SQLAlchemy discard the whole pool.
+    """
+
+    def idle_from_now(_dbapi_connection, record) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def ping_if_idle(dbapi_connection, record, _proxy) -> None:
+        if time.monotonic() - record.info.get(_IDLE_SINCE, 0.0) < POSTGRES_PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise sa.exc.DisconnectionError("the pooled connection is dead") from error  # the pool connects anew
+
+    sa.event.listen(engine, "connect", idle_from_now)
+    sa.event.listen(engine, "checkin", idle_from_now)
+    sa.event.listen(engine, "checkout", ping_if_idle)
 
 
 def _configure_sqlite(engine: Engine) -> None:

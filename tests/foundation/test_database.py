@@ -76,3 +76,23 @@ def test_read_session_sees_data_while_a_sqlite_writer_holds_the_lock(tmp_path):
             writer.commit()
     finally:
         engine.dispose()
+
+
+def test_a_postgres_connection_that_died_while_idle_is_replaced_before_use(db_url, monkeypatch):
+    """The pool pings connections that sat idle (here: any) and connects anew when one is dead."""
+    if not db_url.startswith("postgres"):
+        pytest.skip("PostgreSQL's pool only")
+    monkeypatch.setattr("roster.db.POSTGRES_PING_AFTER_IDLE_SECONDS", 0.0)
+    engine, killer = make_engine(db_url), make_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            pooled = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with killer.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql(f"SELECT pg_terminate_backend({int(pooled)})")
+            while connection.exec_driver_sql(f"SELECT count(*) FROM pg_stat_activity WHERE pid = {int(pooled)}").scalar():
+                pass  # terminating takes a moment
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pooled
+    finally:
+        engine.dispose()
+        killer.dispose()

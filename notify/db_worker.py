@@ -29,7 +29,7 @@ from roster.quorum.policy import EscalationPolicy
 
 log = logging.getLogger(__name__)
 
-POSTGRES_THREADS = 4
+POSTGRES_THREADS = 8
 BATCH_LIMIT = 64
 
 

@@ -185,11 +185,13 @@ def form_if_met(session: Session, outcome: ReplyOutcome, provider_sid: str, at: 
     when this reply formed it. Joins to one request commit side by side; whichever commits
     last sees every one of them here, so a met quorum is never left unformed.
     """
-    connection = session.connection()
     unchecked = replace(outcome, check_quorum=False)
-    if connection.execute(_QUORUM_MET, {"request_id": outcome.request_id}).first() is None:
-        session.commit()
+    reading = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})  # one round trip, no BEGIN
+    met = reading.execute(_QUORUM_MET, {"request_id": outcome.request_id}).first() is not None
+    session.commit()
+    if not met:
         return unchecked
+    connection = session.connection()
     request = lock_request(session, outcome.request_id)
     joined, joined_metateam = counts(session, request.id)
     if request.state != RequestState.OPEN.value or joined < request.need or joined_metateam < request.need_metateam:

@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ from notify.voice import conference_twiml, read_only_twiml
 log = logging.getLogger(__name__)
 
 CLAIM_LIMIT = 200
+#: How long a webhook's delivery pass waits for the texts of the replies right behind it.
+GATHER_SECONDS = 0.05
 MAX_PASSES = 5
 #: API answers that say "try again later", not "this recipient cannot be reached".
 TRANSIENT_STATUSES = {401, 403, 429}
@@ -241,13 +244,20 @@ def deliver_pending(settings: Settings, new_session: SessionFactory, *, worker: 
 
 
 class DeliveryKicker:
-    """Coalesces "deliver now" requests: one pass at a time, one more if kicked meanwhile."""
+    """Coalesces "deliver now" requests: one pass at a time, one more if kicked meanwhile.
+
+    A pass starts ``gather_seconds`` after its kick, so the texts a burst of replies queues
+    go out together: one claim, one Twilio connection pool and one result batch instead of
+    a pass per reply (each with its own event loop and connections), CPU the webhooks
+    in the same process need.
+    """
 
     def __init__(self, settings: Settings, new_session: SessionFactory, *,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, gather_seconds: float = GATHER_SECONDS) -> None:
         self.settings = settings
         self.new_session = new_session
         self.clock = clock
+        self.gather_seconds = gather_seconds
         self.worker = worker_name()
         self._running = threading.Lock()
         self._again = threading.Event()
@@ -259,6 +269,7 @@ class DeliveryKicker:
             if not self._running.acquire(blocking=False):
                 return
             try:
+                time.sleep(self.gather_seconds)
                 self._again.clear()
                 deliver_pending(self.settings, self.new_session, worker=self.worker, now=self.clock())
             except Exception:  # never lose the webhook answer over a delivery problem

@@ -45,7 +45,7 @@ def advance(session: Session, now: datetime | None = None, policy: EscalationPol
     """
     now = ensure_aware(now or utcnow())
     policy = policy or DEFAULT_POLICY
-    open_ids = list(session.exec(select(QuorumRequest.id).where(QuorumRequest.state == RequestState.OPEN.value)))
+    open_ids = due_request_ids(session, now, policy)
     session.commit()
     steps: list[str] = []
     for request_id in open_ids:
@@ -56,6 +56,51 @@ def advance(session: Session, now: datetime | None = None, policy: EscalationPol
             session.rollback()
             raise
     return steps
+
+
+def due_request_ids(session: Session, now: datetime, policy: EscalationPolicy) -> list[int]:
+    """Open requests that may have a step due at ``now`` (one read, no locks), so the clock
+    locks only those instead of every open request on every turn.
+
+    A superset of what :func:`_advance_request` acts on: the deadline has passed; enough
+    people have joined; someone has been silent longer than ``voice_after``; nobody is left
+    waiting; or the last wave is older than ``wave_interval`` (each for the request's own
+    policy: the service's, or its urgent variant).
+    """
+    request = QuorumRequest.__table__.c
+
+    def invitations():  # a fresh alias per subquery, each tied to the outer request
+        table = Invitation.__table__.alias()
+        return table.c, table.c.request_id == request.id
+
+    waves, mine = invitations()
+    last_wave = sa.select(sa.func.max(waves.wave)).where(mine).scalar_subquery()
+    starts, mine = invitations()
+    last_wave_start = sa.select(sa.func.min(starts.created_at)).where(mine, starts.wave == last_wave).scalar_subquery()
+    joins, mine = invitations()
+    joined = sa.select(sa.func.count()).where(mine, joins.state == InvitationState.JOINED.value).scalar_subquery()
+    pending, mine = invitations()
+    waiting = sa.select(sa.func.count()).where(mine, pending.state.in_(WAITING)).scalar_subquery()
+    due = []
+    for urgent, own in ((False, policy), (True, policy.urgent())):
+        silent, mine = invitations()
+        silent_too_long = sa.exists().where(
+            mine, silent.state.in_([InvitationState.SENT.value, InvitationState.DELIVERED.value]),
+            silent.voice_called_at.is_(None), silent.created_at <= now - own.voice_after,
+        ) if own.voice_enabled else sa.false()
+        query = sa.select(request.id).where(
+            request.state == RequestState.OPEN.value,
+            request.urgent.is_(urgent),
+            sa.or_(
+                request.deadline_at <= now,
+                joined >= request.need,
+                silent_too_long,
+                waiting == 0,
+                last_wave_start <= now - own.wave_interval,
+            ),
+        )
+        due += session.connection().execute(query).scalars().all()
+    return sorted(due)
 
 
 def _advance_request(session: Session, request_id: int, now: datetime, policy: EscalationPolicy) -> list[str]:

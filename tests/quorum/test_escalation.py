@@ -8,7 +8,9 @@ from sqlmodel import select
 
 from roster.models import Role
 from roster.quorum import advance, create_request, record_sms_reply, request_view
+from roster.quorum.escalation import due_request_ids
 from roster.quorum.models import Invitation, OutboundMessage
+from roster.quorum.policy import DEFAULT_POLICY
 from tests.quorum.conftest import NOW
 
 
@@ -98,3 +100,14 @@ def test_a_restart_resumes_without_re_sending(roster, session, new_session):
         messages = fresh.exec(select(OutboundMessage).where(OutboundMessage.kind == "sms")).all()
     assert len(invitations) == 4 and len(messages) == 4
     assert len({m.to_phone for m in messages}) == 4
+
+
+def test_the_clock_locks_only_requests_with_a_step_due(roster, session):
+    sam, *_ = roster.team("Sam Okafor", "Alex Green", "Bea Hart", "Cal Idris", "Dee Jones", "Eve King", "Fin Lowe")
+    request = create_request(session, sam.id, need=2, now=NOW)
+    roster.send_all()
+    assert due_request_ids(session, at(2, 59), DEFAULT_POLICY) == []  # invited, nobody silent for 3 min yet
+    assert due_request_ids(session, at(3), DEFAULT_POLICY) == [request.id]  # calls and the next wave are due
+    reply(roster, "Alex Green", "1", 1)
+    reply(roster, "Bea Hart", "1", 1)  # formed by the reply itself: nothing left for the clock
+    assert due_request_ids(session, at(3), DEFAULT_POLICY) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import time, timedelta
 
 from sqlmodel import select
@@ -111,3 +112,17 @@ def test_the_clock_locks_only_requests_with_a_step_due(roster, session):
     reply(roster, "Alex Green", "1", 1)
     reply(roster, "Bea Hart", "1", 1)  # formed by the reply itself: nothing left for the clock
     assert due_request_ids(session, at(3), DEFAULT_POLICY) == []
+
+
+def test_each_request_is_due_by_its_own_last_wave(roster, session):
+    texts_only = replace(DEFAULT_POLICY, voice_enabled=False)  # only the wave interval makes a request due
+    sam, kim, *_ = roster.team("Sam Okafor", "Kim Nash", *(f"Worker{n:02d} Test" for n in range(12)))
+    first = create_request(session, sam.id, need=2, now=NOW, policy=texts_only)
+    roster.send_all()
+    assert advance(session, now=at(3), policy=texts_only)  # the first request's wave 2 at 3:00
+    roster.send_all(now=at(3))
+    second = create_request(session, kim.id, need=2, now=at(4), policy=texts_only)  # its wave 1 at 4:00
+    roster.send_all(now=at(4))
+    assert due_request_ids(session, at(5, 59), texts_only) == []
+    assert due_request_ids(session, at(6), texts_only) == [first.id]
+    assert due_request_ids(session, at(7), texts_only) == [first.id, second.id]

@@ -9,11 +9,10 @@ PostgreSQL connections are checked before use only when they sat idle in the poo
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import time
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine

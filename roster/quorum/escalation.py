@@ -68,11 +68,6 @@ def due_request_ids(session: Session, now: datetime, policy: EscalationPolicy) -
     policy: the service's, or its urgent variant).
     """
     request = QuorumRequest.__table__.c
-    moment_type = request.deadline_at.type
-
-    def before(moment: datetime):  # a bound time stored as the columns store times (else SQLite compares text)
-        return sa.literal(moment, type_=moment_type)
-
     def invitations():  # a fresh alias per subquery, each tied to the outer request
         table = Invitation.__table__.alias()
         return table.c, table.c.request_id == request.id
@@ -92,17 +87,17 @@ def due_request_ids(session: Session, now: datetime, policy: EscalationPolicy) -
         silent, mine = invitations()
         silent_too_long = sa.exists().where(
             mine, silent.state.in_([InvitationState.SENT.value, InvitationState.DELIVERED.value]),
-            silent.voice_called_at.is_(None), silent.created_at <= before(now - own.voice_after),
+            silent.voice_called_at.is_(None), silent.created_at <= now - own.voice_after,
         ) if own.voice_enabled else sa.false()
         query = sa.select(request.id).where(
             request.state == RequestState.OPEN.value,
             request.urgent.is_(urgent),
             sa.or_(
-                request.deadline_at <= before(now),
+                request.deadline_at <= now,
                 joined >= request.need,
                 silent_too_long,
                 waiting == 0,
-                last_wave_start <= before(now - own.wave_interval),
+                last_wave_start <= now - own.wave_interval,
             ),
         )
         due += session.connection().execute(query).scalars().all()

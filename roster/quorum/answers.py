@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from roster.models import Case, Person, Role
 from roster.quorum import messages
-from roster.quorum.invite import counts
+from roster.quorum.invite import quorum_met
 from roster.quorum.lifecycle import form
 from roster.quorum.models import (
     ANSWERABLE_STATES,
@@ -191,14 +191,13 @@ def form_if_met(session: Session, outcome: ReplyOutcome, provider_sid: str, at: 
     session.commit()
     if not met:
         return unchecked
-    connection = session.connection()
     request = lock_request(session, outcome.request_id)
-    joined, joined_metateam = counts(session, request.id)
-    if request.state != RequestState.OPEN.value or joined < request.need or joined_metateam < request.need_metateam:
+    still_open = request.state == RequestState.OPEN.value
+    if not (still_open and quorum_met(session, request.id, request.need, request.need_metateam)):
         session.commit()  # another join formed it meanwhile
         return unchecked
     form(session, request, at, policy)
-    connection.execute(_LABEL_FORMED, {"sid": provider_sid})
+    session.connection().execute(_LABEL_FORMED, {"sid": provider_sid})
     session.commit()
     return replace(unchecked, outcome=FORMED, formed=True, queued=True)
 
@@ -236,8 +235,7 @@ def _answer(session: Session, connection: sa.Connection, sender: Sender, parsed:
     if new_state is InvitationState.JOINED:
         if connection.dialect.name == "postgresql":  # the request is only share-locked: form it after commit
             return ReplyOutcome(outcome, check_quorum=True, **base)
-        joined, joined_metateam = counts(session, target.request_id)
-        if joined >= target.need and joined_metateam >= target.need_metateam:
+        if quorum_met(session, target.request_id, target.need, target.need_metateam):
             form(session, lock_request(session, target.request_id), at, policy)
             return ReplyOutcome(FORMED, formed=True, queued=True, **base)
     return ReplyOutcome(outcome, **base)

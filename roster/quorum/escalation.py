@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from roster.models import Person
 from roster.quorum import messages
 from roster.quorum.candidates import next_candidates
-from roster.quorum.invite import counts, invite, pick_wave, still_needed, wave_note
+from roster.quorum.invite import invite, pick_wave, quorum_met, still_needed, wave_note
 from roster.quorum.lifecycle import close, form
 from roster.quorum.models import (
     Invitation,
@@ -109,8 +109,7 @@ def _advance_request(session: Session, request_id: int, now: datetime, policy: E
     if request is None or request.state != RequestState.OPEN.value:
         return []
     policy = policy_for_request(policy, request)
-    joined, joined_metateam = counts(session, request.id)
-    if joined >= request.need and joined_metateam >= request.need_metateam:
+    if quorum_met(session, request.id, request.need, request.need_metateam):
         form(session, request, now, policy)
         return [f"request {request.id}: formed"]
     if now >= request.deadline_at:

@@ -56,6 +56,12 @@ def counts(session: Session, request_id: int) -> tuple[int, int]:
     return joined, int(metateam or 0)
 
 
+def quorum_met(session: Session, request_id: int, need: int, need_metateam: int) -> bool:
+    """Whether a request's joiners meet what it needs: ``need`` people, ``need_metateam`` of them MetaTeam."""
+    joined, joined_metateam = counts(session, request_id)
+    return joined >= need and joined_metateam >= need_metateam
+
+
 def still_needed(session: Session, request: QuorumRequest) -> tuple[int, int]:
     """(people still needed, MetaTeam still needed) for a request."""
     joined, joined_metateam = counts(session, request.id)

@@ -63,10 +63,14 @@ class DatabaseWorker:
         return await self._submit(_Job(asyncio.get_running_loop().create_future(), action=action, kwargs=kwargs))
 
     async def record_sms_reply(self, reply: SmsReply, policy: EscalationPolicy) -> ReplyOutcome:
-        """Record an SMS reply (batched with others on SQLite); see ``roster.quorum.record_sms_reply``."""
+        """Record an SMS reply (batched with others on SQLite); see ``roster.quorum.record_sms_reply``.
+
+        On PostgreSQL a join that may meet the quorum comes back with ``check_quorum`` set: the
+        caller forms the request after answering (``roster.quorum.handling.form_after_join``)."""
         if not self._sqlite:
             return await self.run(record_sms_reply, from_phone=reply.from_phone, body=reply.body,
-                                  provider_sid=reply.provider_sid, received_at=reply.received_at, policy=policy)
+                                  provider_sid=reply.provider_sid, received_at=reply.received_at, policy=policy,
+                                  form_quorum=False)
         return await self._submit(_Job(asyncio.get_running_loop().create_future(), reply=reply, policy=policy))
 
     def close(self) -> None:

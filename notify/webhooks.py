@@ -17,10 +17,11 @@ from datetime import datetime
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, Response
 from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
-from roster.quorum.handling import ReplyOutcome, SmsReply, record_keypress
+from roster.quorum.handling import ReplyOutcome, SmsReply, form_after_join, keypress_sid, record_keypress
 from roster.quorum.models import MessageKind, OutboundMessage
 from roster.quorum.outbox import record_delivery_status
 from roster.settings import Settings
@@ -81,20 +82,40 @@ def _now(request: Request) -> datetime:
     return getattr(request.app.state, "clock", utcnow)()
 
 
-def _deliver_later(request: Request, background: BackgroundTasks, outcome: ReplyOutcome) -> None:
-    """Send what the reply queued, after the response (bursts coalesce into one pass).
+def _deliver_later(request: Request, background: BackgroundTasks, outcome: ReplyOutcome, *,
+                   provider_sid: str, received_at: datetime) -> None:
+    """After the response: form the request if a join may have met its quorum (PostgreSQL:
+    the answer to Twilio never waits behind another reply forming it), then send what the
+    reply queued (bursts coalesce into one pass).
 
     Most replies queue nothing (a join that does not yet form the quorum, a decline, a
     duplicate): they start no delivery pass, which would only contend for the database.
     """
-    if not outcome.queued:
-        return
-    state = request.app.state
+    if outcome.check_quorum:
+        background.add_task(_form_then_deliver, request.app.state, outcome, provider_sid, received_at)
+    elif outcome.queued:
+        background.add_task(_kicker(request.app.state).kick)
+
+
+def _kicker(state) -> DeliveryKicker:
     with _kicker_lock:
         if getattr(state, "delivery_kicker", None) is None:
             state.delivery_kicker = DeliveryKicker(state.settings, state.new_session,
                                                    clock=getattr(state, "clock", utcnow))
-    background.add_task(state.delivery_kicker.kick)
+        return state.delivery_kicker
+
+
+async def _form_then_deliver(state, outcome: ReplyOutcome, provider_sid: str, received_at: datetime) -> None:
+    """Form the join's request if its quorum is met (in a database thread), then deliver what
+    forming queued. Should this fail, the escalation clock forms the request on its next turn."""
+    try:
+        outcome = await state.database.run(form_after_join, outcome=outcome, provider_sid=provider_sid,
+                                           received_at=received_at, policy=state.policy)
+    except Exception:
+        log.exception("forming request %s after a join failed; the escalation clock will form it", outcome.request_id)
+        return
+    if outcome.queued:
+        await run_in_threadpool(_kicker(state).kick)
 
 
 def _field(form: FormData, *names: str) -> str:
@@ -118,7 +139,7 @@ async def inbound_sms(request: Request, background: BackgroundTasks, form: FormD
         raise HTTPException(status_code=400, detail="MessageSid is missing")
     reply = SmsReply(from_phone=_field(form, "From"), body=_field(form, "Body"), provider_sid=sid, received_at=_now(request))
     outcome = await request.app.state.database.record_sms_reply(reply, request.app.state.policy)
-    _deliver_later(request, background, outcome)
+    _deliver_later(request, background, outcome, provider_sid=sid, received_at=reply.received_at)
     return Response(EMPTY_MESSAGING_TWIML, media_type=XML)
 
 
@@ -155,9 +176,10 @@ async def voice(request: Request, background: BackgroundTasks, form: FormData = 
         if WRONG_KEY_PARAM in request.query_params:
             return Response(wrong_key_again_twiml(), media_type=XML)
         return Response(wrong_key_twiml(f"{action_url}&{WRONG_KEY_PARAM}=1"), media_type=XML)
-    outcome = await _database(request, record_keypress, call_sid=_field(form, "CallSid"), digits=key,
-                              invitation_id=invitation_id, received_at=_now(request), policy=request.app.state.policy)
-    _deliver_later(request, background, outcome)
+    call_sid, received_at = _field(form, "CallSid"), _now(request)
+    outcome = await _database(request, record_keypress, call_sid=call_sid, digits=key, invitation_id=invitation_id,
+                              received_at=received_at, policy=request.app.state.policy, form_quorum=False)
+    _deliver_later(request, background, outcome, provider_sid=keypress_sid(call_sid, key), received_at=received_at)
     return Response(say_and_hang_up(_spoken(outcome, key)), media_type=XML)
 
 

@@ -119,15 +119,20 @@ def record_sms_reply(
     provider_sid: str,
     received_at: datetime | None = None,
     policy: EscalationPolicy | None = None,
+    form_quorum: bool = True,
 ) -> ReplyOutcome:
-    """Record and act on an SMS reply (idempotent on ``provider_sid``); commits."""
+    """Record and act on an SMS reply (idempotent on ``provider_sid``); commits.
+
+    With ``form_quorum=False`` a join that may have met the quorum (PostgreSQL) comes back
+    committed with ``check_quorum`` set, and the caller calls :func:`form_after_join` itself
+    (a server does so after answering Twilio, so its answer never waits for the forming)."""
     policy = policy or DEFAULT_POLICY
     received_at = ensure_aware(received_at or utcnow())
     try:
         result = _handle_sms(session, SmsReply(from_phone, body, provider_sid, received_at), policy)
     except ConcurrentDuplicate:
         result = DUPLICATE
-    return _finish(session, result, provider_sid, received_at, policy)
+    return _finish(session, result, provider_sid, received_at, policy, form_quorum)
 
 
 def record_sms_replies(
@@ -146,13 +151,31 @@ def record_sms_replies(
             if result.check_quorum else result for reply, result in zip(replies, results, strict=True)]
 
 
-def _finish(session: Session, result: ReplyOutcome, sid: str, at: datetime, policy: EscalationPolicy) -> ReplyOutcome:
-    """Commit the reply (roll back a duplicate), then form its request if a join may have met the quorum."""
+def _finish(session: Session, result: ReplyOutcome, sid: str, at: datetime, policy: EscalationPolicy,
+            form_quorum: bool = True) -> ReplyOutcome:
+    """Commit the reply (roll back a duplicate), then form its request if a join may have met the
+    quorum (unless the caller does that itself: ``form_quorum=False``)."""
     if result.duplicate:
         session.rollback()
         return result
     session.commit()
-    return form_if_met(session, result, sid, at, policy) if result.check_quorum else result
+    return form_if_met(session, result, sid, at, policy) if result.check_quorum and form_quorum else result
+
+
+def form_after_join(session: Session, outcome: ReplyOutcome, *, provider_sid: str, received_at: datetime,
+                    policy: EscalationPolicy | None = None) -> ReplyOutcome:
+    """The second step of a join recorded with ``form_quorum=False``: form its request if the
+    quorum is now met (commits). Returns the outcome, "joined: quorum formed" if this join formed it.
+    Should this step never run (the process died), the escalation clock forms the request on
+    its next turn."""
+    if not outcome.check_quorum:
+        return outcome
+    return form_if_met(session, outcome, provider_sid, ensure_aware(received_at), policy or DEFAULT_POLICY)
+
+
+def keypress_sid(call_sid: str, digits: str) -> str:
+    """The id a keypress is stored under (one per call and key: Twilio's retries count once)."""
+    return f"{call_sid}:{digits}"[:80]
 
 
 def warm_up(session: Session) -> None:
@@ -192,10 +215,12 @@ def record_keypress(
     invitation_id: int,
     received_at: datetime | None = None,
     policy: EscalationPolicy | None = None,
+    form_quorum: bool = True,
 ) -> ReplyOutcome:
-    """A voice Gather result: counts exactly like an SMS reply; idempotent on (call_sid, digits)."""
+    """A voice Gather result: counts exactly like an SMS reply; idempotent on (call_sid, digits).
+    ``form_quorum`` as for :func:`record_sms_reply` (the stored id is :func:`keypress_sid`)."""
     received_at = ensure_aware(received_at or utcnow())
-    sid = f"{call_sid}:{digits}"[:80]
+    sid = keypress_sid(call_sid, digits)
     connection = session.connection()
     row = connection.execute(_SENDER_OF_INVITATION, {"sid": sid, "invitation_id": invitation_id}).first()
     try:
@@ -212,7 +237,7 @@ def record_keypress(
             _store(connection, sid, Channel.VOICE, sender.phone, digits, received_at, result)
     except ConcurrentDuplicate:
         result = DUPLICATE
-    return _finish(session, result, sid, received_at, policy or DEFAULT_POLICY)
+    return _finish(session, result, sid, received_at, policy or DEFAULT_POLICY, form_quorum)
 
 
 def record_typed_reply(

@@ -39,7 +39,7 @@ def test_a_quorum_forms_by_sms_and_voice_and_the_rest_are_stood_down(serve, twil
     after = phones[c].press("1")
     assert "you have joined" in after
 
-    assert request_state(new_session, request_id) == "formed"
+    wait_for(lambda: request_state(new_session, request_id) == "formed", "the quorum to form (after the answer)")
     wait_for(lambda: unsent(new_session) == 0 and all(len(phones[n].texts) == 2 for n in (a, c, *second_wave)),
              "confirmations and stand-downs")
     for joiner, other in ((a, c), (c, a)):

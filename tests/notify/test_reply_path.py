@@ -15,7 +15,7 @@ from notify.db_worker import DatabaseWorker
 from notify.dispatch import DeliveryKicker
 from notify.server import create_server
 from roster.quorum import DEFAULT_POLICY, create_request
-from roster.quorum.handling import SmsReply
+from roster.quorum.handling import SmsReply, form_after_join
 from roster.quorum.models import InboundMessage, QuorumRequest
 from tests.fake_twilio import ServerThread
 from tests.notify.helpers import add_team, wait_for
@@ -79,11 +79,19 @@ def test_only_replies_that_queued_a_text_start_a_delivery_pass(server, twilio, m
 
 
 def replies_at_once(engine, new_session, replies) -> list:
-    """Submit ``replies`` to a database worker all at once (as a burst of webhooks would)."""
+    """Submit ``replies`` to a database worker all at once (as a burst of webhooks would), each
+    followed by its forming step when it needs one (as the webhook does after answering)."""
+    async def reply_then_form(worker, reply):
+        outcome = await worker.record_sms_reply(reply, DEFAULT_POLICY)
+        if not outcome.check_quorum:
+            return outcome
+        return await worker.run(form_after_join, outcome=outcome, provider_sid=reply.provider_sid,
+                                received_at=reply.received_at, policy=DEFAULT_POLICY)
+
     async def burst():
         worker = DatabaseWorker(engine, new_session)
         try:
-            return await asyncio.gather(*(worker.record_sms_reply(reply, DEFAULT_POLICY) for reply in replies))
+            return await asyncio.gather(*(reply_then_form(worker, reply) for reply in replies))
         finally:
             worker.close()
 

@@ -27,7 +27,7 @@ def test_a_restart_mid_request_resumes_without_resending(serve, twilio, team, ph
     wait_for(lambda: second.loop.tick() is not None, "a turn of the new server's clock")
     assert len(twilio.sent_messages()) == 3  # nobody was invited again
     phones[b].reply("1")
-    assert request_state(new_session, request_id) == "formed"
+    wait_for(lambda: request_state(new_session, request_id) == "formed", "the quorum to form")
     wait_for(lambda: unsent(new_session) == 0 and len(phones[c].texts) == 2, "the stand-down")
     assert {name: len(phones[name].texts) for name in (a, b, c)} == {a: 2, b: 2, c: 2}
     assert phones[c].last_text.startswith("Dive Boat: thanks, the quorum for Sam")

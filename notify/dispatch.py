@@ -183,10 +183,24 @@ async def _send(client: Client, settings: Settings, item: _Outgoing) -> str:
     return call.sid
 
 
-async def _deliver_one(client, settings, item: _Outgoing, semaphore, report: DeliveryReport, recorder: _Recorder) -> None:
+async def _deliver_all(client, settings, items: list[_Outgoing], concurrency: int, report: DeliveryReport,
+                       recorder: _Recorder) -> None:
+    """Send ``items`` in order, ``concurrency`` at a time: that many senders take the next row in turn.
+
+    (Not a task per row behind a semaphore: with hundreds of rows waiting, Python 3.11's
+    ``Semaphore`` rescans its waiters on every acquire, a tenth of a pass's CPU.)"""
+    rows = iter(items)
+
+    async def sender() -> None:
+        for item in rows:
+            await _deliver_one(client, settings, item, report, recorder)
+
+    await asyncio.gather(*(sender() for _ in range(min(concurrency, len(items)))))
+
+
+async def _deliver_one(client, settings, item: _Outgoing, report: DeliveryReport, recorder: _Recorder) -> None:
     try:
-        async with semaphore:
-            sid = await _send(client, settings, item)
+        sid = await _send(client, settings, item)
     except TwilioRestException as error:
         if error.status >= 500 or error.status in TRANSIENT_STATUSES:
             report.retry_later += 1
@@ -225,10 +239,9 @@ async def deliver_pending_async(settings: Settings, new_session: SessionFactory,
             report.outbox += len(items)
             continue
         failed_before = report.failed
-        semaphore = asyncio.Semaphore(concurrency)
         recorder = _Recorder(new_session, now)
         async with async_client(settings, connections=concurrency) as client:
-            await asyncio.gather(*(_deliver_one(client, settings, item, semaphore, report, recorder) for item in items))
+            await _deliver_all(client, settings, items, concurrency, report, recorder)
         await recorder.finish()
         if report.failed == failed_before and len(items) < limit:
             break

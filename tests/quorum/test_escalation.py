@@ -10,7 +10,8 @@ from sqlmodel import select
 from roster.models import Role
 from roster.quorum import advance, create_request, record_sms_reply, request_view
 from roster.quorum.escalation import due_request_ids
-from roster.quorum.models import Invitation, OutboundMessage
+from roster.quorum.handling import form_after_join
+from roster.quorum.models import InboundMessage, Invitation, OutboundMessage
 from roster.quorum.policy import DEFAULT_POLICY
 from tests.quorum.conftest import NOW
 
@@ -126,3 +127,35 @@ def test_each_request_is_due_by_its_own_last_wave(roster, session):
     assert due_request_ids(session, at(5, 59), texts_only) == []
     assert due_request_ids(session, at(6), texts_only) == [first.id]
     assert due_request_ids(session, at(7), texts_only) == [first.id, second.id]
+
+
+def test_a_join_recorded_without_forming_is_formed_by_its_second_step(roster, session):
+    sam, *_ = roster.team("Sam Okafor", "Alex Green", "Bea Hart", "Cal Idris")
+    request = create_request(session, sam.id, need=2, now=NOW)
+    roster.send_all()
+    reply(roster, "Alex Green", "1", 1)
+    outcome = record_sms_reply(session, from_phone=roster.phone("Bea Hart"), body="1", provider_sid="SM-bea",
+                               received_at=at(1), form_quorum=False)
+    if session.get_bind().dialect.name == "sqlite":  # one writer at a time: the join forms it at once
+        assert outcome.formed and not outcome.check_quorum
+        return
+    assert outcome.check_quorum and not outcome.formed
+    assert request_view(session, request.id).state == "open"  # the webhook has answered; not formed yet
+    session.commit()  # the second step starts in a session of its own, as in the server
+    formed = form_after_join(session, outcome, provider_sid="SM-bea", received_at=at(1))
+    assert formed.formed and formed.queued and formed.outcome == "joined: quorum formed"
+    assert request_view(session, request.id).state == "formed"
+    assert session.exec(select(InboundMessage.outcome).where(InboundMessage.provider_sid == "SM-bea")).one() == \
+        "joined: quorum formed"
+    assert form_after_join(session, outcome, provider_sid="SM-bea", received_at=at(1)).formed is False  # once only
+
+
+def test_a_join_whose_second_step_never_ran_is_formed_by_the_clock(roster, session):
+    sam, *_ = roster.team("Sam Okafor", "Alex Green", "Bea Hart", "Cal Idris")
+    request = create_request(session, sam.id, need=2, now=NOW)
+    roster.send_all()
+    for name in ("Alex Green", "Bea Hart"):  # e.g. the server died right after answering Twilio
+        record_sms_reply(session, from_phone=roster.phone(name), body="1", provider_sid=f"SM-{name}",
+                         received_at=at(1), form_quorum=False)
+    assert advance(session, now=at(1, 2)) in ([], [f"request {request.id}: formed"])  # SQLite formed it already
+    assert request_view(session, request.id).state == "formed"

@@ -147,6 +147,7 @@ def test_a_join_recorded_without_forming_is_formed_by_its_second_step(roster, se
     assert request_view(session, request.id).state == "formed"
     assert session.exec(select(InboundMessage.outcome).where(InboundMessage.provider_sid == "SM-bea")).one() == \
         "joined: quorum formed"
+    session.commit()
     assert form_after_join(session, outcome, provider_sid="SM-bea", received_at=at(1)).formed is False  # once only
 
 

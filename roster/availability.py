@@ -154,18 +154,37 @@ def _span_days(moment: datetime) -> tuple[date, date]:
 
 
 def _shifts_by_person(session: Session, moment: datetime) -> dict[int, list[_ShiftPattern]]:
+    """Each person's weekly shifts valid around ``moment``, as shared patterns.
+
+    Times and dates are read as the database sends them and converted once per distinct
+    value (a rota repeats a few): on SQLite, which sends text, converting every cell was
+    most of the read (tens of thousands of rows with a year of rota)."""
     first, last = _span_days(moment)
-    query = select(
-        RotaShift.person_id, RotaShift.weekday, RotaShift.start_time, RotaShift.end_time,
-        RotaShift.valid_from, RotaShift.valid_until,
-    ).where(
+    as_sent = [sa.type_coerce(column, sa.String) for column in
+               (RotaShift.start_time, RotaShift.end_time, RotaShift.valid_from, RotaShift.valid_until)]
+    query = select(RotaShift.person_id, RotaShift.weekday, *as_sent).where(
         sa.or_(RotaShift.valid_from.is_(None), RotaShift.valid_from <= last),
         sa.or_(RotaShift.valid_until.is_(None), RotaShift.valid_until >= first),
     )
     grouped: dict[int, list[_ShiftPattern]] = {}
-    for person_id, *pattern in _rows(session, query):
-        grouped.setdefault(person_id, []).append(_ShiftPattern(*pattern))
+    patterns: dict[tuple, _ShiftPattern] = {}
+    for person_id, *sent in _rows(session, query):
+        key = tuple(sent)
+        pattern = patterns.get(key)
+        if pattern is None:
+            weekday, start, end, valid_from, valid_until = sent
+            pattern = patterns[key] = _ShiftPattern(weekday, _as_time(start), _as_time(end), _as_date(valid_from),
+                                                    _as_date(valid_until))
+        grouped.setdefault(person_id, []).append(pattern)
     return grouped
+
+
+def _as_time(value: time | str) -> time:
+    return time.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _as_date(value: date | str | None) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _covering_windows_by_person(session: Session, moment: datetime) -> dict[int, list]:

@@ -20,11 +20,10 @@ from sqlmodel import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 READ_ONLY = "diveboat_read_only"
-#: PostgreSQL connections kept open for reuse. A server's threads (its webhook database threads,
-#: the escalation clock, delivery passes, feed rendering) each hold one while they work; a
-#: connection beyond the pool is closed when handed back, and opening the next one starts a
-#: new server backend. Under a burst of replies that churn (over 50 connections opened in 20 s
-#: per server with SQLAlchemy's default of 5) was the reply latency's tail. Opened only when needed.
+#: PostgreSQL connections kept open for reuse. A server's threads (its eight webhook database
+#: threads, the escalation clock, delivery passes, feed rendering) each hold one while they
+#: work; with SQLAlchemy's default of 5 the ones beyond it were closed when handed back and
+#: reopened (a new server backend each time) all through a burst of replies. Opened only when needed.
 POSTGRES_POOL_SIZE = 16
 #: A pooled PostgreSQL connection idle longer than this is pinged before use (see ``_ping_when_idle``).
 POSTGRES_PING_AFTER_IDLE_SECONDS = 1.0

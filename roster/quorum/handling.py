@@ -147,8 +147,8 @@ def record_sms_replies(
     policy = policy or DEFAULT_POLICY
     results = [_handle_sms(session, reply, policy) for reply in replies]
     session.commit()
-    return [form_if_met(session, result, reply.provider_sid, ensure_aware(reply.received_at or utcnow()), policy)
-            if result.check_quorum else result for reply, result in zip(replies, results, strict=True)]
+    return [form_after_join(session, result, provider_sid=reply.provider_sid, received_at=reply.received_at or utcnow(),
+                            policy=policy) for reply, result in zip(replies, results, strict=True)]
 
 
 def _finish(session: Session, result: ReplyOutcome, sid: str, at: datetime, policy: EscalationPolicy,
@@ -159,12 +159,12 @@ def _finish(session: Session, result: ReplyOutcome, sid: str, at: datetime, poli
         session.rollback()
         return result
     session.commit()
-    return form_if_met(session, result, sid, at, policy) if result.check_quorum and form_quorum else result
+    return form_after_join(session, result, provider_sid=sid, received_at=at, policy=policy) if form_quorum else result
 
 
 def form_after_join(session: Session, outcome: ReplyOutcome, *, provider_sid: str, received_at: datetime,
                     policy: EscalationPolicy | None = None) -> ReplyOutcome:
-    """The second step of a join recorded with ``form_quorum=False``: form its request if the
+    """The second step of a join (PostgreSQL; see ``form_quorum``): form its request if the
     quorum is now met (commits). Returns the outcome, "joined: quorum formed" if this join formed it.
     Should this step never run (the process died), the escalation clock forms the request on
     its next turn."""

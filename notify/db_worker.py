@@ -73,6 +73,21 @@ class DatabaseWorker:
                                   form_quorum=False)
         return await self._submit(_Job(asyncio.get_running_loop().create_future(), reply=reply, policy=policy))
 
+    async def warm_up(self, action: Callable[..., Any]) -> None:
+        """Run ``action(session)`` in every database thread at once, each on a connection of its
+        own (PostgreSQL), so the first replies find the connections open and each server
+        backend's caches loaded; SQLite's one thread runs it once."""
+        if self._sqlite:
+            await self.run(action)
+            return
+        everyone_connected = threading.Barrier(POSTGRES_THREADS)
+
+        def warm(session) -> None:
+            action(session)
+            everyone_connected.wait(timeout=30)  # keep this connection until each thread has its own
+
+        await asyncio.gather(*(self.run(warm) for _ in range(POSTGRES_THREADS)))
+
     def close(self) -> None:
         """Finish the calls in progress and stop the threads."""
         if self._executor is not None:

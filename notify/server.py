@@ -39,7 +39,7 @@ def create_server(settings: Settings, engine: sa.Engine, *, feeds_only: bool = F
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await database.run(warm_up)  # ready before uvicorn accepts the first request
+        await database.warm_up(warm_up)  # ready before uvicorn accepts the first request
         prepare_twilio_client()
         yield
         database.close()

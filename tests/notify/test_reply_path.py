@@ -11,7 +11,7 @@ import httpx
 from twilio.request_validator import RequestValidator
 
 import notify.db_worker
-from notify.db_worker import DatabaseWorker
+from notify.db_worker import POSTGRES_THREADS, DatabaseWorker
 from notify.dispatch import DeliveryKicker
 from notify.server import create_server
 from roster.quorum import DEFAULT_POLICY, create_request
@@ -116,3 +116,22 @@ def test_a_burst_of_replies_counts_each_once(engine, new_session, clock, monkeyp
     with new_session() as session:
         assert session.get(QuorumRequest, request_id).state == "formed"
         assert sorted(session.exec(select(InboundMessage.provider_sid))) == ["SM1", "SM2", "SM3", "SM4"]
+
+
+def test_a_starting_server_warms_a_connection_for_each_database_thread(engine, new_session):
+    warmed = []
+
+    async def start():
+        worker = DatabaseWorker(engine, new_session)
+        try:
+            await worker.warm_up(lambda session: warmed.append(session.connection().connection.dbapi_connection))
+        finally:
+            worker.close()
+
+    asyncio.run(start())
+    if engine.dialect.name == "sqlite":
+        assert len(warmed) == 1
+        return
+    assert len(warmed) == POSTGRES_THREADS
+    assert len({id(connection) for connection in warmed}) == POSTGRES_THREADS  # each on its own connection
+    assert engine.pool.checkedin() >= POSTGRES_THREADS  # and kept open for the first replies

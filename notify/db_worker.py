@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import Session
 
 from roster.db import READ_ONLY, SQLITE_BUSY_TIMEOUT_MS, SessionFactory
 from roster.quorum.handling import ReplyOutcome, SmsReply, record_sms_replies, record_sms_reply
@@ -48,6 +49,7 @@ class DatabaseWorker:
     """Runs the webhooks' database calls in their own threads; the event loop awaits the results."""
 
     def __init__(self, engine: sa.Engine, new_session: SessionFactory) -> None:
+        self._engine = engine
         self.new_session = new_session
         self._sqlite = engine.dialect.name == "sqlite"
         self._executor: ThreadPoolExecutor | None = None
@@ -82,11 +84,15 @@ class DatabaseWorker:
             return
         everyone_connected = threading.Barrier(POSTGRES_THREADS)
 
-        def warm(session) -> None:
-            action(session)
-            everyone_connected.wait(timeout=30)  # keep this connection until each thread has its own
+        def warm() -> None:
+            # this thread's own connection, held (whatever ``action`` rolls back) until each thread has one
+            with self._engine.connect() as connection:
+                with Session(bind=connection, expire_on_commit=False) as session:
+                    action(session)
+                everyone_connected.wait(timeout=30)
 
-        await asyncio.gather(*(self.run(warm) for _ in range(POSTGRES_THREADS)))
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(self._pool(), warm) for _ in range(POSTGRES_THREADS)))
 
     def close(self) -> None:
         """Finish the calls in progress and stop the threads."""

@@ -85,14 +85,21 @@ class DatabaseWorker:
         everyone_connected = threading.Barrier(POSTGRES_THREADS)
 
         def warm() -> None:
-            # this thread's own connection, held (whatever ``action`` rolls back) until each thread has one
-            with self._engine.connect() as connection:
-                with Session(bind=connection, expire_on_commit=False) as session:
-                    action(session)
-                everyone_connected.wait(timeout=30)
+            try:  # this thread's own connection, held (whatever ``action`` rolls back) until each thread has one
+                with self._engine.connect() as connection:
+                    with Session(bind=connection, expire_on_commit=False) as session:
+                        action(session)
+                    everyone_connected.wait(timeout=30)
+            except Exception:
+                everyone_connected.abort()  # the others stop waiting: the server fails to start at once
+                raise
 
         loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(self._pool(), warm) for _ in range(POSTGRES_THREADS)))
+        results = await asyncio.gather(*(loop.run_in_executor(self._pool(), warm) for _ in range(POSTGRES_THREADS)),
+                                       return_exceptions=True)
+        failures = [result for result in results if isinstance(result, BaseException)]
+        if failures:  # the cause, not the barrier the others were waiting at
+            raise next((f for f in failures if not isinstance(f, threading.BrokenBarrierError)), failures[0])
 
     def close(self) -> None:
         """Finish the calls in progress and stop the threads."""

@@ -4,6 +4,7 @@ deliveries only when a reply queued something."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from sqlmodel import select
@@ -139,3 +140,26 @@ def test_a_starting_server_warms_a_connection_for_each_database_thread(engine, n
     assert len(warmed) == POSTGRES_THREADS
     assert len({id(connection) for connection in warmed}) == POSTGRES_THREADS  # each on its own connection
     assert engine.pool.checkedin() >= POSTGRES_THREADS  # and kept open for the first replies
+
+
+def test_a_warm_up_that_fails_stops_the_start_at_once(engine, new_session):
+    if engine.dialect.name == "sqlite":
+        pytest.skip("PostgreSQL's database threads only")
+    calls = []
+
+    def fails_once(session):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("the database refused")
+
+    async def start():
+        worker = DatabaseWorker(engine, new_session)
+        try:
+            await worker.warm_up(fails_once)
+        finally:
+            worker.close()
+
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="refused"):
+        asyncio.run(start())
+    assert time.monotonic() - started < 10  # not the barrier's 30 s

@@ -82,7 +82,7 @@ def _now(request: Request) -> datetime:
     return getattr(request.app.state, "clock", utcnow)()
 
 
-def _deliver_later(request: Request, background: BackgroundTasks, outcome: ReplyOutcome, *,
+def _after_answering(request: Request, background: BackgroundTasks, outcome: ReplyOutcome, *,
                    provider_sid: str, received_at: datetime) -> None:
     """After the response: form the request if a join may have met its quorum (PostgreSQL:
     the answer to Twilio never waits behind another reply forming it), then send what the
@@ -139,7 +139,7 @@ async def inbound_sms(request: Request, background: BackgroundTasks, form: FormD
         raise HTTPException(status_code=400, detail="MessageSid is missing")
     reply = SmsReply(from_phone=_field(form, "From"), body=_field(form, "Body"), provider_sid=sid, received_at=_now(request))
     outcome = await request.app.state.database.record_sms_reply(reply, request.app.state.policy)
-    _deliver_later(request, background, outcome, provider_sid=sid, received_at=reply.received_at)
+    _after_answering(request, background, outcome, provider_sid=sid, received_at=reply.received_at)
     return Response(EMPTY_MESSAGING_TWIML, media_type=XML)
 
 
@@ -179,7 +179,7 @@ async def voice(request: Request, background: BackgroundTasks, form: FormData = 
     call_sid, received_at = _field(form, "CallSid"), _now(request)
     outcome = await _database(request, record_keypress, call_sid=call_sid, digits=key, invitation_id=invitation_id,
                               received_at=received_at, policy=request.app.state.policy, form_quorum=False)
-    _deliver_later(request, background, outcome, provider_sid=keypress_sid(call_sid, key), received_at=received_at)
+    _after_answering(request, background, outcome, provider_sid=keypress_sid(call_sid, key), received_at=received_at)
     return Response(say_and_hang_up(_spoken(outcome, key)), media_type=XML)
 
 

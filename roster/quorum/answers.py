@@ -97,8 +97,8 @@ _PARTY = (
 class ReplyOutcome:
     """What a reply did. ``reply_text`` is the text queued back to the sender, for information;
     ``queued`` says whether the reply queued any message (so a webhook knows to deliver);
-    ``check_quorum`` (PostgreSQL) that a join was recorded and :func:`form_if_met` must run once
-    it is committed."""
+    ``check_quorum`` (PostgreSQL) that a join was recorded and its request must be formed if met,
+    once it is committed (:func:`form_if_met`, called through ``handling.form_after_join``)."""
 
     outcome: str
     understood: bool = True

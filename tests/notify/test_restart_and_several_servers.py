@@ -43,12 +43,14 @@ def test_two_servers_running_the_clock_never_send_a_message_twice(twilio, twilio
     engines = [make_engine(db_url), make_engine(db_url)]
     loops = [EscalationLoop(twilio_settings, session_factory(e), clock=clock, poll=False) for e in engines]
     stop = threading.Event()
+    ticking = [threading.Lock() for _ in loops]  # held for each turn, so the clock moves between turns
 
-    def run(loop):
+    def run(loop, lock):
         while not stop.is_set():
-            loop.tick()
+            with lock:
+                loop.tick()
 
-    threads = [threading.Thread(target=run, args=(loop,)) for loop in loops]
+    threads = [threading.Thread(target=run, args=pair) for pair in zip(loops, ticking)]
     for thread in threads:
         thread.start()
     try:
@@ -56,7 +58,11 @@ def test_two_servers_running_the_clock_never_send_a_message_twice(twilio, twilio
             for requester in requesters:
                 create_request(session, requester.id, need=4, now=clock())  # 4 x 5 invitations
         wait_for(lambda: len(twilio.sent_messages()) >= 20 and unsent(new_session) == 0, "the first waves")
-        clock.advance(minutes=3, seconds=1)  # both clocks see the same moment: voice calls and second waves
+        # Both clocks see the same moment: voice calls and second waves. Moved between turns: a turn
+        # that began before a 3-minute jump would claim the new rows with its older time, which the
+        # other clock then takes for a claim abandoned over 2 minutes ago (real clocks don't jump).
+        with ticking[0], ticking[1]:
+            clock.advance(minutes=3, seconds=1)
         wait_for(lambda: len(twilio.calls) >= 20 and unsent(new_session) == 0, "calls and second waves")
     finally:
         stop.set()

@@ -14,8 +14,6 @@ import asyncio
 import logging
 import os
 import socket
-import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -257,12 +255,15 @@ def deliver_pending(settings: Settings, new_session: SessionFactory, *, worker: 
 
 
 class DeliveryKicker:
-    """Coalesces "deliver now" requests: one pass at a time, one more if kicked meanwhile.
+    """Coalesces "deliver now" requests on the server's event loop: one pass at a time, one
+    more if kicked meanwhile.
 
     A pass starts ``gather_seconds`` after its kick, so the texts a burst of replies queues
     go out together: one claim, one Twilio connection pool and one result batch instead of
-    a pass per reply (each with its own event loop and connections), CPU the webhooks
-    in the same process need.
+    a pass per reply. The pass runs on the loop that answers the webhooks (its database work
+    in threads): sending is mostly waiting for Twilio, and the loop interleaves its slices of
+    CPU with the webhooks' at every ``await``, where a sending thread would keep the
+    interpreter from them for up to its switch interval (5 ms) at a time.
     """
 
     def __init__(self, settings: Settings, new_session: SessionFactory, *,
@@ -272,20 +273,22 @@ class DeliveryKicker:
         self.clock = clock
         self.gather_seconds = gather_seconds
         self.worker = worker_name()
-        self._running = threading.Lock()
-        self._again = threading.Event()
+        self._running = False
+        self._again = False
 
-    def kick(self) -> None:
-        """Deliver pending messages (blocking); returns at once if another pass will pick them up."""
-        self._again.set()
-        while self._again.is_set():
-            if not self._running.acquire(blocking=False):
-                return
-            try:
-                time.sleep(self.gather_seconds)
-                self._again.clear()
-                deliver_pending(self.settings, self.new_session, worker=self.worker, now=self.clock())
-            except Exception:  # never lose the webhook answer over a delivery problem
-                log.exception("delivery after a webhook failed; the escalation loop will retry")
-            finally:
-                self._running.release()
+    async def kick(self) -> None:
+        """Deliver pending messages; returns at once if the pass under way will pick them up."""
+        self._again = True
+        if self._running:
+            return
+        self._running = True
+        try:
+            while self._again:
+                await asyncio.sleep(self.gather_seconds)
+                self._again = False
+                try:
+                    await deliver_pending_async(self.settings, self.new_session, worker=self.worker, now=self.clock())
+                except Exception:  # never lose the webhook answer over a delivery problem
+                    log.exception("delivery after a webhook failed; the escalation loop will retry")
+        finally:
+            self._running = False

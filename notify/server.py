@@ -8,6 +8,7 @@ Twilio routes, no database writers.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -41,7 +42,9 @@ def create_server(settings: Settings, engine: sa.Engine, *, feeds_only: bool = F
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await database.warm_up(warm_up)  # ready before uvicorn accepts the first request
         prepare_twilio_client()
+        settle_heap()
         yield
+        gc.unfreeze()  # a process that goes on (tests, a restart in place) collects them again
         database.close()
 
     app = FastAPI(title="Dive Boat", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
@@ -54,6 +57,17 @@ def create_server(settings: Settings, engine: sa.Engine, *, feeds_only: bool = F
     app.include_router(twilio_webhooks)
     _add_health_check(app, engine)
     return app
+
+
+def settle_heap() -> None:
+    """Collect once, then keep everything loaded so far out of later collections (``gc.freeze``).
+
+    A starting server holds about 150,000 objects (FastAPI, SQLAlchemy, pydantic, twilio);
+    a full collection of them takes about 100 ms, and one would otherwise fall on the first
+    seconds of replies. Frozen, they are never scanned again; replies' own garbage still is.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _add_health_check(app: FastAPI, engine: sa.Engine) -> None:

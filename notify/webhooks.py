@@ -12,12 +12,10 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import threading
 from datetime import datetime
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, Response
 from sqlmodel import Session, select
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
@@ -42,7 +40,6 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/twilio")
 XML = "application/xml"
 EMPTY_MESSAGING_TWIML = empty_messaging_twiml()
-_kicker_lock = threading.Lock()
 
 JOINED_SPEECH = "Thank you, you have joined. We will text you the details. Goodbye."
 DECLINED_SPEECH = "Thank you, we have noted that you can't join this time. Goodbye."
@@ -98,11 +95,10 @@ def _after_answering(request: Request, background: BackgroundTasks, outcome: Rep
 
 
 def _kicker(state) -> DeliveryKicker:
-    with _kicker_lock:
-        if getattr(state, "delivery_kicker", None) is None:
-            state.delivery_kicker = DeliveryKicker(state.settings, state.new_session,
-                                                   clock=getattr(state, "clock", utcnow))
-        return state.delivery_kicker
+    """The app's delivery kicker (made on first use, on the event loop: no lock needed)."""
+    if getattr(state, "delivery_kicker", None) is None:
+        state.delivery_kicker = DeliveryKicker(state.settings, state.new_session, clock=getattr(state, "clock", utcnow))
+    return state.delivery_kicker
 
 
 async def _form_then_deliver(state, outcome: ReplyOutcome, provider_sid: str, received_at: datetime) -> None:
@@ -115,7 +111,7 @@ async def _form_then_deliver(state, outcome: ReplyOutcome, provider_sid: str, re
         log.exception("forming request %s after a join failed; the escalation clock will form it", outcome.request_id)
         return
     if outcome.queued:
-        await run_in_threadpool(_kicker(state).kick)
+        await _kicker(state).kick()
 
 
 def _field(form: FormData, *names: str) -> str:

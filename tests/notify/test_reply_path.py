@@ -4,6 +4,8 @@ deliveries only when a reply queued something."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import threading
 import time
 
 import pytest
@@ -12,6 +14,7 @@ import httpx
 from twilio.request_validator import RequestValidator
 
 import notify.db_worker
+import notify.dispatch
 from notify.db_worker import POSTGRES_THREADS, DatabaseWorker
 from notify.dispatch import DeliveryKicker
 from notify.server import create_server
@@ -65,7 +68,11 @@ def test_reply_handling_runs_in_a_worker_thread_not_on_the_event_loop(server, tw
 def test_only_replies_that_queued_a_text_start_a_delivery_pass(server, twilio, monkeypatch):
     base, team = server
     kicks = []
-    monkeypatch.setattr(DeliveryKicker, "kick", lambda self: kicks.append(1))
+
+    async def counting_kick(self):
+        kicks.append(1)
+
+    monkeypatch.setattr(DeliveryKicker, "kick", counting_kick)
     replies = [  # (who, what, delivery passes started so far)
         ("Alex", "2", 0),  # a decline queues nothing
         ("Bea", "1", 0),  # a join that does not form the quorum yet
@@ -77,6 +84,30 @@ def test_only_replies_that_queued_a_text_start_a_delivery_pass(server, twilio, m
         assert post_reply(base, twilio.auth_token, team[name].phone, body, f"SM{n}") == 200
         wait_for(lambda: len(kicks) == passes, f"{passes} delivery passes after {name}'s {body!r}")  # after the answer
     assert len(kicks) == 2
+
+
+def test_kicks_during_a_delivery_pass_make_one_more_pass_on_the_event_loop(twilio_settings, new_session, monkeypatch):
+    passes = []
+
+    async def delivering(settings, new_session, **kwargs):
+        passes.append(threading.current_thread())
+        await asyncio.sleep(0.05)
+
+    monkeypatch.setattr(notify.dispatch, "deliver_pending_async", delivering)
+    kicker = DeliveryKicker(twilio_settings, new_session, gather_seconds=0)
+
+    async def burst():
+        first = asyncio.create_task(kicker.kick())
+        await asyncio.sleep(0.01)  # the first pass is under way
+        await asyncio.wait_for(asyncio.gather(*(kicker.kick() for _ in range(5))), 0.02)  # they return at once
+        await first
+
+    asyncio.run(burst())
+    assert passes == [threading.current_thread()] * 2  # one more pass for all five, on the loop's own thread
+
+
+def test_a_started_server_keeps_its_start_up_objects_out_of_garbage_collections(server):
+    assert gc.get_freeze_count() > 10_000
 
 
 def replies_at_once(engine, new_session, replies) -> list:

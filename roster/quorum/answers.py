@@ -186,10 +186,7 @@ def form_if_met(session: Session, outcome: ReplyOutcome, provider_sid: str, at: 
     last sees every one of them here, so a met quorum is never left unformed.
     """
     unchecked = replace(outcome, check_quorum=False)
-    reading = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})  # one round trip, no BEGIN
-    met = reading.execute(_QUORUM_MET, {"request_id": outcome.request_id}).first() is not None
-    session.commit()
-    if not met:
+    if not quorum_may_be_met(session, outcome.request_id):
         return unchecked
     request = lock_request(session, outcome.request_id)
     still_open = request.state == RequestState.OPEN.value
@@ -200,6 +197,15 @@ def form_if_met(session: Session, outcome: ReplyOutcome, provider_sid: str, at: 
     session.connection().execute(_LABEL_FORMED, {"sid": provider_sid})
     session.commit()
     return replace(unchecked, outcome=FORMED, formed=True, queued=True)
+
+
+def quorum_may_be_met(session: Session, request_id: int) -> bool:
+    """Whether the request is open and its committed joiners meet what it needs: one read
+    outside any transaction (no locks; :func:`form_if_met` checks again under the lock)."""
+    reading = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})  # one round trip, no BEGIN
+    met = reading.execute(_QUORUM_MET, {"request_id": request_id}).first() is not None
+    session.commit()
+    return met
 
 
 def _changes_nothing(parsed: ParsedReply, target: Target) -> bool:

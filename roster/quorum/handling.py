@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -33,7 +33,9 @@ from sqlmodel import Session
 
 from roster.models import Person
 from roster.phones import PhoneError, normalise_phone
-from roster.quorum.answers import TARGET_COLUMNS, ReplyOutcome, Sender, Target, act, form_if_met, load_target
+from roster.quorum.answers import (
+    TARGET_COLUMNS, ReplyOutcome, Sender, Target, act, form_if_met, load_target, quorum_may_be_met,
+)
 from roster.quorum.models import Channel, InboundMessage, Invitation, QuorumRequest, RequestState
 from roster.quorum.policy import DEFAULT_POLICY, EscalationPolicy
 from roster.quorum.replies import ParsedReply, ReplyKind, parse_reply
@@ -154,12 +156,17 @@ def record_sms_replies(
 def _finish(session: Session, result: ReplyOutcome, sid: str, at: datetime, policy: EscalationPolicy,
             form_quorum: bool = True) -> ReplyOutcome:
     """Commit the reply (roll back a duplicate), then form its request if a join may have met the
-    quorum (unless the caller does that itself: ``form_quorum=False``)."""
+    quorum (unless the caller does that itself: ``form_quorum=False``; then only a join after
+    which the committed joiners meet the quorum comes back with ``check_quorum`` set)."""
     if result.duplicate:
         session.rollback()
         return result
     session.commit()
-    return form_after_join(session, result, provider_sid=sid, received_at=at, policy=policy) if form_quorum else result
+    if form_quorum:
+        return form_after_join(session, result, provider_sid=sid, received_at=at, policy=policy)
+    if result.check_quorum and not quorum_may_be_met(session, result.request_id):
+        return replace(result, check_quorum=False)  # not yet: a later join will form it
+    return result
 
 
 def form_after_join(session: Session, outcome: ReplyOutcome, *, provider_sid: str, received_at: datetime,

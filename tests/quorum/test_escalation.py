@@ -151,6 +151,15 @@ def test_a_join_recorded_without_forming_is_formed_by_its_second_step(roster, se
     assert form_after_join(session, outcome, provider_sid="SM-bea", received_at=at(1)).formed is False  # once only
 
 
+def test_a_join_that_leaves_the_quorum_short_needs_no_second_step(roster, session):
+    sam, *_ = roster.team("Sam Okafor", "Alex Green", "Bea Hart", "Cal Idris")
+    create_request(session, sam.id, need=2, now=NOW)
+    roster.send_all()
+    outcome = record_sms_reply(session, from_phone=roster.phone("Alex Green"), body="1", provider_sid="SM-alex",
+                               received_at=at(1), form_quorum=False)
+    assert outcome.outcome == "joined" and not outcome.check_quorum and not outcome.formed  # nothing to start after it
+
+
 def test_a_join_whose_second_step_never_ran_is_formed_by_the_clock(roster, session):
     sam, *_ = roster.team("Sam Okafor", "Alex Green", "Bea Hart", "Cal Idris")
     request = create_request(session, sam.id, need=2, now=NOW)

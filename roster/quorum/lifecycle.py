@@ -142,16 +142,17 @@ def _why_nobody(candidates) -> str:
     return ", ".join(f"{count} {reason}" for reason, count in common) or "the roster is empty"
 
 
+_JOINERS = (
+    select(Person)
+    .join(Invitation, Invitation.person_id == Person.id)
+    .where(Invitation.request_id == sa.bindparam("request_id"), Invitation.state == InvitationState.JOINED.value)
+    .order_by(Invitation.answered_at, Invitation.id)
+)
+
+
 def joiners_of(session: Session, request_id: int) -> list[Person]:
     """People who joined a request, in the order they joined."""
-    return list(
-        session.exec(
-            select(Person)
-            .join(Invitation, Invitation.person_id == Person.id)
-            .where(Invitation.request_id == request_id, Invitation.state == InvitationState.JOINED.value)
-            .order_by(Invitation.answered_at, Invitation.id)
-        )
-    )
+    return list(session.exec(_JOINERS, params={"request_id": request_id}))
 
 
 def form(session: Session, request: QuorumRequest, now: datetime, policy: EscalationPolicy) -> None:
@@ -211,6 +212,23 @@ def outcome_summary(session: Session, request_id: int) -> str:
 
 _invitation = Invitation.__table__
 _outbound = OutboundMessage.__table__
+# Built once: a quorum forms while replies pour in.
+_PENDING_INVITEES = (
+    select(Invitation.id, Person.name, Person.phone, Person.sms_opt_out)
+    .join(Person, Person.id == Invitation.person_id)
+    .where(Invitation.request_id == sa.bindparam("request_id"), Invitation.state.in_([s.value for s in PENDING_STATES]))
+    .order_by(Invitation.id)
+)
+_SET_STATES = (
+    sa.update(_invitation).where(_invitation.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .values(state=sa.bindparam("new_state"))
+)
+_QUEUED = _outbound.c.status == MessageStatus.QUEUED.value
+_WITHDRAW_TEXTS = sa.delete(_outbound).where(
+    _outbound.c.invitation_id.in_(sa.bindparam("ids", expanding=True)), _outbound.c.kind == MessageKind.SMS.value, _QUEUED,
+).returning(_outbound.c.invitation_id)
+_WITHDRAW_CALLS = sa.delete(_outbound).where(
+    _outbound.c.request_id == sa.bindparam("request_id"), _outbound.c.kind == MessageKind.VOICE.value, _QUEUED)
 
 
 def _release_pending(
@@ -221,32 +239,16 @@ def _release_pending(
     A few statements whatever the number of invitations (forming a quorum happens while
     replies pour in).
     """
-    pending = session.execute(
-        select(Invitation.id, Person.name, Person.phone, Person.sms_opt_out)
-        .join(Person, Person.id == Invitation.person_id)
-        .where(Invitation.request_id == request.id, Invitation.state.in_([s.value for s in PENDING_STATES]))
-        .order_by(Invitation.id)
-    ).all()
+    pending = session.execute(_PENDING_INVITEES, {"request_id": request.id}).all()
     if pending:
         ids = [row.id for row in pending]
-        session.execute(sa.update(_invitation).where(_invitation.c.id.in_(ids)).values(state=outcome.value))
+        session.execute(_SET_STATES, {"ids": ids, "new_state": outcome.value})
         forget_loaded(session, Invitation)
-        withdrawn = set(session.execute(
-            sa.delete(_outbound)
-            .where(_outbound.c.invitation_id.in_(ids), _outbound.c.kind == MessageKind.SMS.value,
-                   _outbound.c.status == MessageStatus.QUEUED.value)
-            .returning(_outbound.c.invitation_id)
-        ).scalars())
+        withdrawn = set(session.execute(_WITHDRAW_TEXTS, {"ids": ids}).scalars())
         if text:
             told = [(row.phone, text) for row in pending if row.id not in withdrawn and not row.sms_opt_out]
             queue_texts(session, told, request_id=request.id, now=now)
-    session.execute(
-        sa.delete(_outbound).where(
-            _outbound.c.request_id == request.id,
-            _outbound.c.kind == MessageKind.VOICE.value,
-            _outbound.c.status == MessageStatus.QUEUED.value,
-        )
-    )
+    session.execute(_WITHDRAW_CALLS, {"request_id": request.id})
     return [first_name(row.name) for row in pending]
 
 

@@ -11,6 +11,14 @@ from roster.models import Case, Person
 from roster.quorum.models import MessageKind, MessageStatus, OutboundMessage, QuorumEvent, QuorumRequest
 
 
+#: Built once (forming a quorum locks its request while replies pour in); by ``skip_locked``.
+_LOCK_REQUEST = {
+    skip_locked: select(QuorumRequest).where(QuorumRequest.id == sa.bindparam("request_id"))
+    .with_for_update(skip_locked=skip_locked).execution_options(populate_existing=True)
+    for skip_locked in (False, True)
+}
+
+
 def lock_request(session: Session, request_id: int, *, skip_locked: bool = False) -> QuorumRequest | None:
     """Re-read a request and lock its row for this transaction (PostgreSQL ``FOR UPDATE``).
 
@@ -18,8 +26,7 @@ def lock_request(session: Session, request_id: int, *, skip_locked: bool = False
     IMMEDIATE``). With ``skip_locked`` a request another process is working on is
     skipped (returns None) instead of waited for.
     """
-    query = select(QuorumRequest).where(QuorumRequest.id == request_id).with_for_update(skip_locked=skip_locked)
-    return session.exec(query.execution_options(populate_existing=True)).first()
+    return session.exec(_LOCK_REQUEST[skip_locked], params={"request_id": request_id}).first()
 
 
 #: Key of the PostgreSQL advisory lock under which waves are chosen (any fixed 64-bit number; "DiveQuor").

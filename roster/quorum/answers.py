@@ -5,9 +5,10 @@ makes the transaction the only writer, so what was read stays true. PostgreSQL
 share-locks the request row (``FOR SHARE``: it cannot be formed or closed meanwhile)
 and locks the invitation (``FOR UPDATE``), re-reading both: replies to one request run
 side by side instead of queueing behind each other's commits. Forming the quorum
-needs the request to itself, so on PostgreSQL a join is committed first and then
-:func:`form_if_met` checks the count and forms it under ``FOR UPDATE``; the last of
-several simultaneous joins to commit sees them all. The common answers touch only
+needs the request to itself, so on PostgreSQL a join is committed first, then reads
+whether the quorum is met (:func:`quorum_may_be_met`; the last of several simultaneous
+joins to commit sees them all), and only then :func:`form_if_met` checks the count again
+and forms it under ``FOR UPDATE``. The common answers touch only
 the rows they change, with plain SQL statements run on the session's connection
 (no ORM objects).
 """
@@ -178,16 +179,15 @@ def act(
 
 def form_if_met(session: Session, outcome: ReplyOutcome, provider_sid: str, at: datetime,
                 policy: EscalationPolicy) -> ReplyOutcome:
-    """After a join was committed (``outcome.check_quorum``, PostgreSQL): form its request if the
-    quorum is now met, under the request's ``FOR UPDATE`` lock; commits.
+    """After a join was committed and found to meet the quorum (``outcome.check_quorum``,
+    PostgreSQL; see :func:`quorum_may_be_met`): form its request if it still is open and met,
+    under the request's ``FOR UPDATE`` lock; commits.
 
     Returns the outcome, "joined: quorum formed" (also on the stored reply ``provider_sid``)
     when this reply formed it. Joins to one request commit side by side; whichever commits
-    last sees every one of them here, so a met quorum is never left unformed.
+    last finds every one of them when it reads after its commit, so a met quorum is never left unformed.
     """
     unchecked = replace(outcome, check_quorum=False)
-    if not quorum_may_be_met(session, outcome.request_id):
-        return unchecked
     request = lock_request(session, outcome.request_id)
     still_open = request.state == RequestState.OPEN.value
     if not (still_open and quorum_met(session, request.id, request.need, request.need_metateam)):
@@ -201,7 +201,8 @@ def form_if_met(session: Session, outcome: ReplyOutcome, provider_sid: str, at: 
 
 def quorum_may_be_met(session: Session, request_id: int) -> bool:
     """Whether the request is open and its committed joiners meet what it needs: one read
-    outside any transaction (no locks; :func:`form_if_met` checks again under the lock)."""
+    outside any transaction, so a join that does not meet it takes no lock (:func:`form_if_met`
+    checks again under the lock)."""
     reading = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})  # one round trip, no BEGIN
     met = reading.execute(_QUORUM_MET, {"request_id": request_id}).first() is not None
     session.commit()

@@ -149,8 +149,9 @@ def record_sms_replies(
     policy = policy or DEFAULT_POLICY
     results = [_handle_sms(session, reply, policy) for reply in replies]
     session.commit()
-    return [form_after_join(session, result, provider_sid=reply.provider_sid, received_at=reply.received_at or utcnow(),
-                            policy=policy) for reply, result in zip(replies, results, strict=True)]
+    return [form_after_join(session, _checked(session, result), provider_sid=reply.provider_sid,
+                            received_at=reply.received_at or utcnow(), policy=policy)
+            for reply, result in zip(replies, results, strict=True)]
 
 
 def _finish(session: Session, result: ReplyOutcome, sid: str, at: datetime, policy: EscalationPolicy,
@@ -162,8 +163,13 @@ def _finish(session: Session, result: ReplyOutcome, sid: str, at: datetime, poli
         session.rollback()
         return result
     session.commit()
-    if form_quorum:
-        return form_after_join(session, result, provider_sid=sid, received_at=at, policy=policy)
+    result = _checked(session, result)
+    return form_after_join(session, result, provider_sid=sid, received_at=at, policy=policy) if form_quorum else result
+
+
+def _checked(session: Session, result: ReplyOutcome) -> ReplyOutcome:
+    """A committed join keeps ``check_quorum`` only if its request's committed joiners now meet the
+    quorum (read after its own commit: of joins committed side by side, the last sees them all)."""
     if result.check_quorum and not quorum_may_be_met(session, result.request_id):
         return replace(result, check_quorum=False)  # not yet: a later join will form it
     return result

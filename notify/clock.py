@@ -19,6 +19,7 @@ from roster.quorum.policy import EscalationPolicy, policy_for
 from roster.settings import Settings
 from roster.timeutil import utcnow
 from notify.dispatch import DeliveryReport, deliver_pending, worker_name
+from notify.sending import SendingProcess
 from notify.polling import InboxPoller, PollReport, catch_up
 from notify.twilio_client import twilio_configured
 
@@ -45,17 +46,19 @@ class EscalationLoop:
     """Advance + poll (when needed) + deliver, on demand (:meth:`tick`) or in a thread.
 
     ``catch_up`` (``diveboat serve``): before the first turn in the thread, read the
-    replies that came while no server was listening.
+    replies that came while no server was listening. ``sending``: make the Twilio
+    requests in that process (see :class:`~notify.sending.SendingProcess`).
     """
 
     def __init__(self, settings: Settings, new_session: SessionFactory, *, interval: float = DEFAULT_INTERVAL_SECONDS,
                  clock: Callable[[], datetime] = utcnow, policy: EscalationPolicy | None = None,
-                 poll: bool | None = None, catch_up: bool = False) -> None:
+                 poll: bool | None = None, catch_up: bool = False, sending: SendingProcess | None = None) -> None:
         self.settings = settings
         self.new_session = new_session
         self.interval = interval
         self.clock = clock
         self.policy = policy or policy_for(settings)
+        self.sending = sending
         self.worker = worker_name()
         self.poller = InboxPoller(settings, new_session) if (should_poll(settings) if poll is None else poll) else None
         self.catch_up = catch_up and twilio_configured(settings)
@@ -70,7 +73,8 @@ class EscalationLoop:
             report.polled = self.poller.poll()
             if report.polled.recorded:
                 report.steps += self._advance()
-        report.delivered = deliver_pending(self.settings, self.new_session, worker=self.worker, now=self.clock())
+        report.delivered = deliver_pending(self.settings, self.new_session, worker=self.worker, now=self.clock(),
+                                           sending=self.sending)
         return report
 
     def _advance(self) -> list[str]:

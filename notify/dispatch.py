@@ -3,9 +3,10 @@
 roster decides what to send (queued :class:`OutboundMessage` rows); this module only
 moves bytes: it claims rows (``claim_outbound`` makes concurrent senders safe), sends
 them at once with the twilio library's async client (at most ``settings.send_concurrency``
-requests in flight, ``DIVEBOAT_SEND_CONCURRENCY``), and records each result right after
-its request. Without Twilio credentials the claimed rows are marked ``outbox`` and stay
-visible in the dashboard.
+requests in flight, ``DIVEBOAT_SEND_CONCURRENCY``), here or in a
+:class:`~notify.sending.SendingProcess`, and records the results as they come back.
+Without Twilio credentials the claimed rows are marked ``outbox`` and stay visible in
+the dashboard.
 """
 
 from __future__ import annotations
@@ -19,16 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from twilio.base.exceptions import TwilioRestException
-from twilio.rest import Client
-
 from roster.db import SessionFactory
 from roster.quorum.models import MessageKind, QuorumRequest
 from roster.quorum.outbox import claim_outbound, describe_twilio_error, mark_failed, mark_outbox, mark_sent_many
 from roster.settings import Settings
 from roster.timeutil import utcnow
+from notify.sending import Attempt, Outgoing, SendingProcess, attempt_all
 from notify.twilio_client import async_client, twilio_configured
-from notify.voice import conference_twiml, read_only_twiml
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +34,6 @@ CLAIM_LIMIT = 200
 #: How long a webhook's delivery pass waits for the texts of the replies right behind it.
 GATHER_SECONDS = 0.05
 MAX_PASSES = 5
-#: API answers that say "try again later", not "this recipient cannot be reached".
-TRANSIENT_STATUSES = {401, 403, 429}
 
 
 @dataclass
@@ -55,43 +51,16 @@ class DeliveryReport:
         return self.sent + self.failed + self.outbox + self.retry_later
 
 
-@dataclass(frozen=True)
-class _Outgoing:
-    """A claimed row, detached from its session so it can cross threads."""
-
-    id: int
-    kind: str
-    to_phone: str
-    body: str
-    invitation_id: int | None
-    room: str | None
-
-
 def worker_name() -> str:
     """A name for this sender in ``claimed_by``: host, process and a random part."""
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def prepare_twilio_client() -> None:
-    """Load the twilio library's message and call resources now (they load on first use, a
-    tenth of a second), so the first delivery of a starting server does not pay for it."""
-    client = Client("AC" + "0" * 32, "not-used")
-    client.messages, client.calls  # noqa: B018  (attribute access imports the resources)
-
-
-def status_callback_url(settings: Settings) -> str | None:
-    return f"{settings.public_url.rstrip('/')}/twilio/status" if settings.public_url else None
-
-
-def voice_url(settings: Settings, invitation_id: int) -> str:
-    return f"{settings.public_url.rstrip('/')}/twilio/voice?invitation={invitation_id}"
 
 
 def conference_room(request: QuorumRequest) -> str:
     return request.conference_name or f"diveboat-quorum-{request.id}"
 
 
-def _claim(new_session: SessionFactory, worker: str, limit: int, now: datetime | None) -> list[_Outgoing]:
+def _claim(new_session: SessionFactory, worker: str, limit: int, now: datetime | None) -> list[Outgoing]:
     with new_session() as session:
         rows = claim_outbound(session, worker=worker, limit=limit, now=now)
         rooms = {}
@@ -99,7 +68,7 @@ def _claim(new_session: SessionFactory, worker: str, limit: int, now: datetime |
             if row.kind == MessageKind.CONFERENCE and row.request_id is not None:
                 request = session.get(QuorumRequest, row.request_id)
                 rooms[row.id] = conference_room(request) if request else f"diveboat-quorum-{row.request_id}"
-        return [_Outgoing(row.id, row.kind, row.to_phone, row.body, row.invitation_id, rooms.get(row.id)) for row in rows]
+        return [Outgoing(row.id, row.kind, row.to_phone, row.body, row.invitation_id, rooms.get(row.id)) for row in rows]
 
 
 def _record(new_session: SessionFactory, action, *args, now: datetime | None) -> None:
@@ -160,67 +129,25 @@ class _Recorder:
             await self._task
 
 
-async def _send(client: Client, settings: Settings, item: _Outgoing) -> str:
-    """One Twilio request for one row; returns the provider SID."""
-    sender = settings.twilio_from_number
-    if item.kind == MessageKind.SMS:
-        message = await client.messages.create_async(
-            to=item.to_phone, from_=sender, body=item.body, status_callback=status_callback_url(settings),
-        )
-        return message.sid
-    if item.kind == MessageKind.CONFERENCE:
-        call = await client.calls.create_async(to=item.to_phone, from_=sender, twiml=conference_twiml(item.body, item.room))
-        return call.sid
-    if settings.public_url and item.invitation_id is not None:
-        call = await client.calls.create_async(
-            to=item.to_phone, from_=sender, url=voice_url(settings, item.invitation_id),
-            machine_detection="Enable", status_callback=status_callback_url(settings),
-        )
-    else:  # no webhook to gather keys: read the message and ask for an SMS reply
-        call = await client.calls.create_async(to=item.to_phone, from_=sender, twiml=read_only_twiml(item.body))
-    return call.sid
-
-
-async def _deliver_all(client, settings, items: list[_Outgoing], concurrency: int, report: DeliveryReport,
-                       recorder: _Recorder) -> None:
-    """Send ``items`` in order, ``concurrency`` at a time: that many senders take the next row in turn.
-
-    (Not a task per row behind a semaphore: with hundreds of rows waiting, Python 3.11's
-    ``Semaphore`` rescans its waiters on every acquire, a tenth of a pass's CPU.)"""
-    rows = iter(items)
-
-    async def sender() -> None:
-        for item in rows:
-            await _deliver_one(client, settings, item, report, recorder)
-
-    await asyncio.gather(*(sender() for _ in range(min(concurrency, len(items)))))
-
-
-async def _deliver_one(client, settings, item: _Outgoing, report: DeliveryReport, recorder: _Recorder) -> None:
-    try:
-        sid = await _send(client, settings, item)
-    except TwilioRestException as error:
-        if error.status >= 500 or error.status in TRANSIENT_STATUSES:
-            report.retry_later += 1
-            report.problems.append(f"Twilio answered {error.status} (code {error.code}); will retry")
-            return
-        code = str(error.code)
-        recorder.failed(item.id, code, describe_twilio_error(code))
-        report.failed += 1
-        return
-    except (OSError, asyncio.TimeoutError) as error:  # aiohttp's errors are OSErrors
+def _apply(item: Outgoing, result: Attempt, report: DeliveryReport, recorder: _Recorder) -> None:
+    """Count one attempt and hand it to the recorder (a row to retry stays claimed until its claim expires)."""
+    if result.problem is not None:
         report.retry_later += 1
-        report.problems.append(f"Twilio unreachable ({type(error).__name__}); will retry")
-        return
-    recorder.sent(item.id, sid)
-    report.sent += 1
+        report.problems.append(result.problem)
+    elif result.error_code is not None:
+        recorder.failed(item.id, result.error_code, describe_twilio_error(result.error_code))
+        report.failed += 1
+    else:
+        recorder.sent(item.id, result.sid)
+        report.sent += 1
 
 
 async def deliver_pending_async(settings: Settings, new_session: SessionFactory, *, worker: str | None = None,
                                 now: datetime | None = None, limit: int = CLAIM_LIMIT,
-                                concurrency: int | None = None) -> DeliveryReport:
+                                concurrency: int | None = None, sending: SendingProcess | None = None) -> DeliveryReport:
     """Claim queued messages and send them concurrently (or mark them ``outbox``), at most
-    ``concurrency`` (``settings.send_concurrency`` by default) Twilio requests in flight.
+    ``concurrency`` (``settings.send_concurrency`` by default) Twilio requests in flight,
+    from this process or, given one, from ``sending``.
 
     A failed invitation is replaced at once by the roster, which queues a new one:
     such follow-ups are sent in further passes (at most ``MAX_PASSES``).
@@ -238,8 +165,13 @@ async def deliver_pending_async(settings: Settings, new_session: SessionFactory,
             continue
         failed_before = report.failed
         recorder = _Recorder(new_session, now)
-        async with async_client(settings, connections=concurrency) as client:
-            await _deliver_all(client, settings, items, concurrency, report, recorder)
+        if sending is not None:
+            for item, result in zip(items, await sending.attempt_all(items, concurrency), strict=True):
+                _apply(item, result, report, recorder)
+        else:
+            async with async_client(settings, connections=concurrency) as client:
+                await attempt_all(client, settings, items, concurrency,
+                                  lambda item, result: _apply(item, result, report, recorder))
         await recorder.finish()
         if report.failed == failed_before and len(items) < limit:
             break
@@ -249,9 +181,11 @@ async def deliver_pending_async(settings: Settings, new_session: SessionFactory,
 
 
 def deliver_pending(settings: Settings, new_session: SessionFactory, *, worker: str | None = None,
-                    now: datetime | None = None, limit: int = CLAIM_LIMIT) -> DeliveryReport:
+                    now: datetime | None = None, limit: int = CLAIM_LIMIT,
+                    sending: SendingProcess | None = None) -> DeliveryReport:
     """Blocking wrapper of :func:`deliver_pending_async`; call it from a thread, not an event loop."""
-    return asyncio.run(deliver_pending_async(settings, new_session, worker=worker, now=now, limit=limit))
+    return asyncio.run(deliver_pending_async(settings, new_session, worker=worker, now=now, limit=limit,
+                                             sending=sending))
 
 
 class DeliveryKicker:
@@ -261,15 +195,18 @@ class DeliveryKicker:
     A pass starts ``gather_seconds`` after its kick, so the texts a burst of replies queues
     go out together: one claim, one Twilio connection pool and one result batch instead of
     a pass per reply. The pass runs on the loop that answers the webhooks (its database work
-    in threads): sending is mostly waiting for Twilio, and the loop interleaves its slices of
-    CPU with the webhooks' at every ``await``, where a sending thread would keep the
-    interpreter from them for up to its switch interval (5 ms) at a time.
+    in threads), and its Twilio requests in ``sending`` when given (``diveboat serve``), so
+    the CPU they take is not the webhooks'; without one they run on the loop too, which
+    interleaves them with the webhooks at every ``await`` (a sending thread would keep the
+    interpreter from them for up to its switch interval, 5 ms, at a time).
     """
 
     def __init__(self, settings: Settings, new_session: SessionFactory, *,
-                 clock: Callable[[], datetime] = utcnow, gather_seconds: float = GATHER_SECONDS) -> None:
+                 clock: Callable[[], datetime] = utcnow, gather_seconds: float = GATHER_SECONDS,
+                 sending: SendingProcess | None = None) -> None:
         self.settings = settings
         self.new_session = new_session
+        self.sending = sending
         self.clock = clock
         self.gather_seconds = gather_seconds
         self.worker = worker_name()
@@ -287,7 +224,8 @@ class DeliveryKicker:
                 await asyncio.sleep(self.gather_seconds)
                 self._again = False
                 try:
-                    await deliver_pending_async(self.settings, self.new_session, worker=self.worker, now=self.clock())
+                    await deliver_pending_async(self.settings, self.new_session, worker=self.worker, now=self.clock(),
+                                                sending=self.sending)
                 except Exception:  # never lose the webhook answer over a delivery problem
                     log.exception("delivery after a webhook failed; the escalation loop will retry")
         finally:

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from notify.db_worker import DatabaseWorker, SqliteWriters
-from notify.dispatch import prepare_twilio_client
 from notify.feeds import calendar_router
+from notify.sending import SendingProcess, prepare_twilio_client
 from notify.webhooks import router as twilio_webhooks
 from roster.db import session_factory
 from roster.quorum.handling import warm_up
@@ -25,8 +25,12 @@ from roster.quorum.policy import policy_for
 from roster.settings import Settings
 
 
-def create_server(settings: Settings, engine: sa.Engine, *, feeds_only: bool = False) -> FastAPI:
-    """The FastAPI app for ``diveboat serve`` (``feeds_only``: the calendar feeds alone)."""
+def create_server(settings: Settings, engine: sa.Engine, *, feeds_only: bool = False,
+                  sending: SendingProcess | None = None) -> FastAPI:
+    """The FastAPI app for ``diveboat serve`` (``feeds_only``: the calendar feeds alone).
+
+    Texts and calls that replies queue are sent through ``sending`` when given (the
+    caller starts and closes it), else from the server's own event loop."""
     if feeds_only:
         app = FastAPI(title="Dive Boat feeds", docs_url=None, redoc_url=None, openapi_url=None)
         app.state.settings = settings
@@ -53,6 +57,7 @@ def create_server(settings: Settings, engine: sa.Engine, *, feeds_only: bool = F
     app.state.new_session = new_session
     app.state.policy = policy_for(settings)
     app.state.database = database
+    app.state.sending = sending
     app.include_router(calendar_router())
     app.include_router(twilio_webhooks)
     _add_health_check(app, engine)

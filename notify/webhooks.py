@@ -97,7 +97,8 @@ def _after_answering(request: Request, background: BackgroundTasks, outcome: Rep
 def _kicker(state) -> DeliveryKicker:
     """The app's delivery kicker (made on first use, on the event loop: no lock needed)."""
     if getattr(state, "delivery_kicker", None) is None:
-        state.delivery_kicker = DeliveryKicker(state.settings, state.new_session, clock=getattr(state, "clock", utcnow))
+        state.delivery_kicker = DeliveryKicker(state.settings, state.new_session, clock=getattr(state, "clock", utcnow),
+                                               sending=state.sending)
     return state.delivery_kicker
 
 

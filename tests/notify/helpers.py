@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from notify.clock import EscalationLoop
+from notify.sending import SendingProcess
 from notify.server import create_server
 from roster.db import make_engine, session_factory
 from roster.models import AvailabilityWindow, Person, Role, Status
@@ -94,22 +95,25 @@ def unsent(new_session) -> int:
 
 
 class Service:
-    """What ``diveboat serve`` runs, in threads: the ASGI app under uvicorn and the escalation loop."""
+    """What ``diveboat serve`` runs: the ASGI app under uvicorn and the escalation loop in threads,
+    their Twilio requests made by a sending process."""
 
     def __init__(self, settings: Settings, clock: Clock, *, port: int = 0, interval: float = 0.05) -> None:
         self.http = ServerThread(port=port)
         self.settings = settings.model_copy(update={"public_url": self.http.url})
         self.engine = make_engine(settings.db)
         self.new_session = session_factory(self.engine)
-        self.app = create_server(self.settings, self.engine)
+        self.sending = SendingProcess(self.settings)
+        self.app = create_server(self.settings, self.engine, sending=self.sending)
         self.app.state.clock = clock
-        self.loop = EscalationLoop(self.settings, self.new_session, interval=interval, clock=clock)
+        self.loop = EscalationLoop(self.settings, self.new_session, interval=interval, clock=clock, sending=self.sending)
 
     @property
     def url(self) -> str:
         return self.http.url
 
     def start(self) -> Service:
+        self.sending.start()
         self.http.start(self.app)
         self.loop.start()
         return self
@@ -117,4 +121,5 @@ class Service:
     def stop(self) -> None:
         self.loop.stop()
         self.http.stop()
+        self.sending.close()
         self.engine.dispose()

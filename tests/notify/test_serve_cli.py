@@ -144,3 +144,36 @@ def test_diveboat_serve_reads_replies_sent_while_it_was_down(database, twilio):
         server.send_signal(signal.SIGINT)
         stdout, stderr = server.communicate(timeout=60)
     assert server.returncode == 0, stderr
+
+
+def _children(pid: int) -> set[int]:
+    children = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children.update(int(child) for child in (task / "children").read_text().split())
+    return children
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")  # a zombie has ended; only its exit status is left
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads child processes from /proc")
+def test_diveboat_serve_ended_by_sigterm_leaves_no_sending_process_behind(database, twilio):
+    url, _, _ = database
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    env = {**os.environ, **twilio.settings_env(), "DIVEBOAT_PUBLIC_URL": public}
+    server = subprocess.Popen([*COMMAND, "--db", url, "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: _healthy(public), "diveboat serve to answer /healthz", timeout=60)
+        children = _children(server.pid)
+        assert children, "the sending process runs beside the server"
+    finally:
+        server.terminate()  # uvicorn re-raises SIGTERM once shut down: the server's own clean-up is skipped
+        server.wait(timeout=60)
+    wait_for(lambda: not any(_running(pid) for pid in children), "the server's child processes to end", timeout=10)

@@ -43,6 +43,7 @@ def serve(obj: CliContext, host: str, port: int, feeds_only: bool) -> None:
     prints. With --feeds-only it serves those alone, for teams that use no texts
     or calls.
     """
+    from notify.sending import SendingProcess
     from notify.server import create_server
 
     settings = obj.settings
@@ -65,12 +66,13 @@ def serve(obj: CliContext, host: str, port: int, feeds_only: bool) -> None:
             "request names, and calls cannot gather keypresses.",
             err=True,
         )
-    app = create_server(settings, obj.engine)
-    loop = EscalationLoop(settings, obj.new_session, catch_up=True).start()  # replies sent while down, first
-    try:
-        _run(app, host, port)
-    finally:
-        loop.stop()
+    with SendingProcess(settings) as sending:  # Twilio requests from a process of their own
+        app = create_server(settings, obj.engine, sending=sending)
+        loop = EscalationLoop(settings, obj.new_session, catch_up=True, sending=sending).start()  # replies sent while down, first
+        try:
+            _run(app, host, port)
+        finally:
+            loop.stop()
     click.echo("Stopped.", err=True)
 
 

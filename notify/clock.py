@@ -19,8 +19,8 @@ from roster.quorum.policy import EscalationPolicy, policy_for
 from roster.settings import Settings
 from roster.timeutil import utcnow
 from notify.dispatch import DeliveryReport, deliver_pending, worker_name
-from notify.sending import SendingProcess
 from notify.polling import InboxPoller, PollReport, catch_up
+from notify.sending import SendingProcess
 from notify.twilio_client import twilio_configured
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ import time
 import traceback
 from pathlib import Path
 
-from tests.bench.databases import backends
+from tests.bench.databases import backends, vacuum_catalogs
 from tests.bench.figures import Figure, number
 from tests.bench.options import Options
 
@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"# Dive Boat benchmarks ({'quick' if args.quick else 'full'} mode; databases: {', '.join(options.backends)}; "
           f"{os.cpu_count()} CPUs, load average {load})", flush=True)
+    problem = vacuum_catalogs()
+    if problem:
+        print(f"# PostgreSQL's catalogs were not vacuumed before measuring: {problem}", flush=True)
     figures: list[Figure] = []
     failed: list[str] = []
     started = time.perf_counter()

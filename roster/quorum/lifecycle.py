@@ -31,6 +31,7 @@ from roster.quorum.models import (
 )
 from roster.quorum.policy import DEFAULT_POLICY, EscalationPolicy, policy_for_request
 from roster.quorum.store import (
+    CONTACT_COLUMNS,
     add_event,
     first_name,
     forget_loaded,
@@ -143,16 +144,16 @@ def _why_nobody(candidates) -> str:
 
 
 _JOINERS = (
-    select(Person)
+    select(*CONTACT_COLUMNS)
     .join(Invitation, Invitation.person_id == Person.id)
     .where(Invitation.request_id == sa.bindparam("request_id"), Invitation.state == InvitationState.JOINED.value)
     .order_by(Invitation.answered_at, Invitation.id)
 )
 
 
-def joiners_of(session: Session, request_id: int) -> list[Person]:
-    """People who joined a request, in the order they joined."""
-    return list(session.exec(_JOINERS, params={"request_id": request_id}))
+def joiners_of(session: Session, request_id: int) -> list[sa.Row]:
+    """People who joined a request (``CONTACT_COLUMNS``), in the order they joined."""
+    return list(session.execute(_JOINERS, {"request_id": request_id}))
 
 
 def form(session: Session, request: QuorumRequest, now: datetime, policy: EscalationPolicy) -> None:
@@ -252,7 +253,7 @@ def _release_pending(
     return [first_name(row.name) for row in pending]
 
 
-def _text_all(session: Session, texts: list[tuple[Person, str]], request: QuorumRequest, now: datetime) -> None:
+def _text_all(session: Session, texts: list[tuple[sa.Row, str]], request: QuorumRequest, now: datetime) -> None:
     """Queue each (person, text), except to people who opted out of SMS."""
     queue_texts(session, [(person.phone, body) for person, body in texts if not person.sms_opt_out],
                 request_id=request.id, now=now)

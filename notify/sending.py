@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
+from notify.heap import settle_heap
 from notify.twilio_client import async_client
 from notify.voice import conference_twiml, read_only_twiml
 from roster.quorum.models import MessageKind
@@ -198,6 +199,7 @@ def _start_child(settings: Settings) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the terminal is the server's to handle
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="diveboat-parent-watch", daemon=True).start()
     prepare_twilio_client()
+    settle_heap()
     _child.update(settings=settings, loop=asyncio.new_event_loop(), resources=AsyncExitStack())
     atexit.register(_close_child)
 

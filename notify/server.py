@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from notify.db_worker import DatabaseWorker, SqliteWriters
 from notify.feeds import calendar_router
+from notify.heap import settle_heap
 from notify.sending import SendingProcess, prepare_twilio_client
 from notify.webhooks import router as twilio_webhooks
 from roster.db import session_factory
@@ -62,17 +63,6 @@ def create_server(settings: Settings, engine: sa.Engine, *, feeds_only: bool = F
     app.include_router(twilio_webhooks)
     _add_health_check(app, engine)
     return app
-
-
-def settle_heap() -> None:
-    """Collect once, then keep everything loaded so far out of later collections (``gc.freeze``).
-
-    A starting server holds about 150,000 objects (FastAPI, SQLAlchemy, pydantic, twilio);
-    a full collection of them takes about 100 ms, and one would otherwise fall on the first
-    seconds of replies. Frozen, they are never scanned again; replies' own garbage still is.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 def _add_health_check(app: FastAPI, engine: sa.Engine) -> None:

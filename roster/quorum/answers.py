@@ -21,7 +21,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from roster.models import Case, Person, Role
+from roster.models import Person, Role
 from roster.quorum import messages
 from roster.quorum.invite import quorum_met
 from roster.quorum.lifecycle import form
@@ -36,7 +36,7 @@ from roster.quorum.models import (
 )
 from roster.quorum.policy import EscalationPolicy
 from roster.quorum.replies import ParsedReply, ReplyKind
-from roster.quorum.store import add_event, first_name, lock_request, queue_message
+from roster.quorum.store import REQUEST_PARTY, add_event, first_name, lock_request, queue_message
 
 ANSWERABLE = frozenset(s.value for s in ANSWERABLE_STATES)
 FORMED = "joined: quorum formed"
@@ -75,7 +75,6 @@ _inbound = InboundMessage.__table__
 _THANKED = sa.select(_inbound.c.id).where(
     _inbound.c.invitation_id == sa.bindparam("invitation_id"), _inbound.c.outcome == sa.bindparam("outcome"))
 _person = Person.__table__
-_case = Case.__table__
 _JOINED_HERE = sa.and_(_invitation.c.request_id == _request.c.id, _invitation.c.state == InvitationState.JOINED.value)
 #: The request, if it is open and its joiners now meet what it needs (read without locks).
 _QUORUM_MET = sa.select(_request.c.id).where(
@@ -86,12 +85,6 @@ _QUORUM_MET = sa.select(_request.c.id).where(
     .where(_JOINED_HERE, _person.c.role == Role.METATEAM.value).scalar_subquery() >= _request.c.need_metateam,
 )
 _LABEL_FORMED = sa.update(_inbound).where(_inbound.c.provider_sid == sa.bindparam("sid")).values(outcome=FORMED)
-_PARTY = (
-    sa.select(_person.c.name, _case.c.reference)
-    .select_from(_person)
-    .outerjoin(_case, _case.c.id == sa.bindparam("case_id"))
-    .where(_person.c.id == sa.bindparam("requester_id"))
-)
 
 
 @dataclass(frozen=True)
@@ -325,8 +318,8 @@ def _set_state(connection: sa.Connection, invitation_id: int, state: InvitationS
 
 def _party(connection: sa.Connection, target: Target) -> tuple[str, str | None]:
     """The requester's first name and the case reference, in one query."""
-    name, reference = connection.execute(_PARTY, {"case_id": target.case_id, "requester_id": target.requester_id}).one()
-    return first_name(name), reference
+    row = connection.execute(REQUEST_PARTY, {"case_id": target.case_id, "requester_id": target.requester_id}).one()
+    return first_name(row.name), row.reference
 
 
 def _send(session: Session, sender: Sender, text: str, request_id: int, at: datetime) -> bool:

@@ -94,7 +94,8 @@ def add_event(session: Session, request_id: int, text: str, now: datetime) -> No
 #: Who a text names or reaches: id, name, phone and SMS opt-out (plain rows, not ORM objects: a
 #: quorum forms while replies pour in; still flushed first, as ORM statements are).
 CONTACT_COLUMNS = (Person.id, Person.name, Person.phone, Person.sms_opt_out)
-_PARTY = (
+#: A request's requester (``CONTACT_COLUMNS``) and case ``reference``; parameters ``requester_id``, ``case_id``.
+REQUEST_PARTY = (
     select(*CONTACT_COLUMNS, Case.reference)
     .outerjoin(Case, Case.id == sa.bindparam("case_id"))
     .where(Person.id == sa.bindparam("requester_id"))
@@ -103,7 +104,7 @@ _PARTY = (
 
 def request_party(session: Session, request: QuorumRequest) -> tuple[sa.Row, str | None]:
     """The requester (``CONTACT_COLUMNS``) and the case reference of a request, in one query."""
-    row = session.execute(_PARTY, {"requester_id": request.requester_id, "case_id": request.case_id}).one()
+    row = session.execute(REQUEST_PARTY, {"requester_id": request.requester_id, "case_id": request.case_id}).one()
     return row, row.reference
 
 

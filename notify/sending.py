@@ -156,19 +156,18 @@ class SendingProcess:
 
     def submit(self, items: Sequence[Outgoing], concurrency: int) -> Future:
         """Send ``items`` in the child, ``concurrency`` requests in flight; a future of ``list[Attempt]``."""
-        if self._pool is None:
+        pool = self._pool
+        if pool is None:
             raise RuntimeError("the sending process is not started")
         try:
-            return self._pool.submit(_attempt_in_child, list(items), concurrency)
+            return pool.submit(_attempt_in_child, list(items), concurrency)
         except BrokenProcessPool:  # the child died after its last batch: a new one for this batch
-            with self._restarting:  # the clock's thread and the webhooks' loop may both find it so: one restarts
-                try:
-                    return self._pool.submit(_attempt_in_child, list(items), concurrency)
-                except BrokenProcessPool:
+            with self._restarting:  # the clock's thread and the webhooks' loop may both find it so
+                if self._pool is pool:  # nobody has started a new one meanwhile
                     log.error("the sending process had stopped; starting a new one")
-                    self._pool.shutdown(wait=False)
+                    pool.shutdown(wait=False)
                     self.start()
-                    return self._pool.submit(_attempt_in_child, list(items), concurrency)
+            return self._pool.submit(_attempt_in_child, list(items), concurrency)
 
     async def attempt_all(self, items: Sequence[Outgoing], concurrency: int) -> list[Attempt]:
         """:meth:`submit`, awaited; a child that died with the batch gives attempts to retry."""

@@ -58,11 +58,13 @@ _request = QuorumRequest.__table__
 _inbound = InboundMessage.__table__
 
 
-def _target_query(by_code: bool):
-    """The id of the invitation a person's reply is about (correlated; parameters ``since`` and ``code``)."""
+def _target_query(by_code: bool) -> sa.Select:
+    """The invitation a person's reply is about, with its request (correlated to ``person``;
+    parameters ``since`` and ``code``): by code when the reply names one, else the most recent
+    invitation of an open request, else a recently closed one."""
     query = (
-        sa.select(_invitation.c.id)
-        .join(_request, _request.c.id == _invitation.c.request_id)
+        sa.select(*TARGET_COLUMNS)
+        .join_from(_invitation, _request, _request.c.id == _invitation.c.request_id)
         .where(
             _invitation.c.person_id == _person.c.id,
             sa.or_(_request.c.state == RequestState.OPEN.value, _invitation.c.created_at >= sa.bindparam("since")),
@@ -73,23 +75,41 @@ def _target_query(by_code: bool):
     )
     if by_code:
         query = query.where(_invitation.c.code == sa.bindparam("code"))
-    return query.scalar_subquery()
+    return query
 
 
 # Statements built once (the webhook runs them hundreds of times a second).
 _SEEN = sa.exists().where(_inbound.c.provider_sid == sa.bindparam("sid"))
 _SENDER = (_person.c.id, _person.c.name, _person.c.phone, _person.c.sms_opt_out)
 _seen = sa.select(_SEEN.label("seen")).subquery("seen_before")
-#: One row whatever the phone: was the sid seen, and the person (None if unknown) with their target.
-_SENDER_AND_TARGET = {
-    by_code: sa.select(_seen.c.seen, *_SENDER, *TARGET_COLUMNS)
-    .select_from(
-        _seen.outerjoin(_person, _person.c.phone == sa.bindparam("phone"))
-        .outerjoin(_invitation, _invitation.c.id == _target_query(by_code))
-        .outerjoin(_request, _request.c.id == _invitation.c.request_id)
+
+
+def _sender_and_target_query(by_code: bool, lateral: bool) -> sa.Select:
+    """One row whatever the phone: was the sid seen, and the person (None if unknown) with their target.
+
+    PostgreSQL reads the target as a ``LATERAL`` subquery: the sender's few invitations by
+    index. Joined on ``invitation.id = (subquery)`` instead, its planner may hash every
+    invitation for each reply. SQLite has no ``LATERAL`` and looks the id up by rowid.
+    """
+    if lateral:
+        target = _target_query(by_code).lateral("target")
+        return (sa.select(_seen.c.seen, *_SENDER, *target.c)
+                .select_from(_seen.outerjoin(_person, _person.c.phone == sa.bindparam("phone"))
+                             .outerjoin(target, sa.true())))
+    target_id = _target_query(by_code).with_only_columns(_invitation.c.id).scalar_subquery()
+    return (
+        sa.select(_seen.c.seen, *_SENDER, *TARGET_COLUMNS)
+        .select_from(
+            _seen.outerjoin(_person, _person.c.phone == sa.bindparam("phone"))
+            .outerjoin(_invitation, _invitation.c.id == target_id)
+            .outerjoin(_request, _request.c.id == _invitation.c.request_id)
+        )
+        .limit(1)
     )
-    .limit(1)
-    for by_code in (False, True)
+
+
+_SENDER_AND_TARGET = {
+    (lateral, by_code): _sender_and_target_query(by_code, lateral) for lateral in (False, True) for by_code in (False, True)
 }
 _SENDER_OF_INVITATION = sa.select(*_SENDER, _SEEN.label("seen")).join(
     _invitation, _invitation.c.person_id == _person.c.id).where(_invitation.c.id == sa.bindparam("invitation_id"))
@@ -133,6 +153,7 @@ def record_sms_reply(
     try:
         result = _handle_sms(session, SmsReply(from_phone, body, provider_sid, received_at), policy)
     except ConcurrentDuplicate:
+        session.rollback()
         result = DUPLICATE
     return _finish(session, result, provider_sid, received_at, policy, form_quorum)
 
@@ -156,11 +177,11 @@ def record_sms_replies(
 
 def _finish(session: Session, result: ReplyOutcome, sid: str, at: datetime, policy: EscalationPolicy,
             form_quorum: bool = True) -> ReplyOutcome:
-    """Commit the reply (roll back a duplicate), then form its request if a join may have met the
+    """Commit the reply, then form its request if a join may have met the
     quorum (unless the caller does that itself: ``form_quorum=False``; then only a join after
     which the committed joiners meet the quorum comes back with ``check_quorum`` set)."""
-    if result.duplicate:
-        session.rollback()
+    if result.duplicate:  # it wrote nothing (a concurrent duplicate was rolled back already)
+        session.commit()  # not a ROLLBACK: that would drop the connection's prepared statements (psycopg)
         return result
     session.commit()
     result = _checked(session, result)
@@ -249,6 +270,7 @@ def record_keypress(
             result = act(session, connection, sender, parsed, target, received_at, policy or DEFAULT_POLICY, voice=True)
             _store(connection, sid, Channel.VOICE, sender.phone, digits, received_at, result)
     except ConcurrentDuplicate:
+        session.rollback()
         result = DUPLICATE
     return _finish(session, result, sid, received_at, policy or DEFAULT_POLICY, form_quorum)
 
@@ -297,4 +319,5 @@ def _sender_and_target(connection: sa.Connection, sid: str, phone: str, parsed: 
     about nothing).
     """
     parameters = {"sid": sid, "phone": phone, "since": at - LATE_REPLY_WINDOW, "code": parsed.code}
-    return connection.execute(_SENDER_AND_TARGET[parsed.code is not None], parameters).first()
+    lateral = connection.dialect.name == "postgresql"
+    return connection.execute(_SENDER_AND_TARGET[lateral, parsed.code is not None], parameters).first()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from sqlmodel import Session
 
 from roster.quorum import create_request, record_sms_reply
 from tests.quorum.conftest import NOW, counting
@@ -57,3 +58,24 @@ def test_a_repeated_or_late_answer_runs_two_statements_and_takes_no_lock(roster,
     assert reply(roster, engine, new_session, "Cal Idris", "1", "SM4")[0].formed
     outcome, statements = reply(roster, engine, new_session, "Alex Green", "1 thanks", "SM5")
     assert outcome.outcome == "already joined" and len(statements) == 2, "\n".join(statements)
+
+
+def test_a_duplicate_keeps_the_connections_prepared_statements(roster, open_request, engine):
+    """psycopg prepares a statement run five times on one connection, and forgets them all on
+    ROLLBACK. A duplicate wrote nothing, so it ends with COMMIT and the replies after it run prepared."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("server-side prepared statements: PostgreSQL only")
+    prepared = sa.text("SELECT count(*) FROM pg_prepared_statements")
+
+    def decline(connection: sa.Connection, sid: str):
+        with Session(bind=connection) as session:
+            return record_sms_reply(session, from_phone=roster.phone("Alex Green"), body="2", provider_sid=sid,
+                                    received_at=NOW)
+
+    with engine.connect() as connection:
+        for n in range(6):
+            decline(connection, f"SM{n}")
+        before = connection.execute(prepared).scalar()
+        connection.commit()
+        assert decline(connection, "SM0").duplicate
+        assert before > 0 and connection.execute(prepared).scalar() == before

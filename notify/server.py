@@ -46,8 +46,7 @@ def create_server(settings: Settings, engine: sa.Engine, *, feeds_only: bool = F
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await database.warm_up(warm_up)  # ready before uvicorn accepts the first request
-        if sending is None:  # texts go out from this process (with one, the sending process loads these)
-            prepare_twilio_client()
+        prepare_twilio_client()  # texts (without ``sending``) and the clock's catch-up and polling use them here
         settle_heap()
         yield
         gc.unfreeze()  # a process that goes on (tests, a restart in place) collects them again

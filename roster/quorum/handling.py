@@ -177,9 +177,9 @@ def record_sms_replies(
 
 def _finish(session: Session, result: ReplyOutcome, sid: str, at: datetime, policy: EscalationPolicy,
             form_quorum: bool = True) -> ReplyOutcome:
-    """Commit the reply, then form its request if a join may have met the
-    quorum (unless the caller does that itself: ``form_quorum=False``; then only a join after
-    which the committed joiners meet the quorum comes back with ``check_quorum`` set)."""
+    """Commit the reply, then form its request if a join may have met the quorum (unless the
+    caller does that itself: ``form_quorum=False``; then only a join after which the committed
+    joiners meet the quorum comes back with ``check_quorum`` set)."""
     if result.duplicate:  # it wrote nothing (a concurrent duplicate was rolled back already)
         session.commit()  # not a ROLLBACK: that would drop the connection's prepared statements (psycopg)
         return result

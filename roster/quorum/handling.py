@@ -91,17 +91,15 @@ def _sender_and_target_query(by_code: bool, lateral: bool) -> sa.Select:
     index. Joined on ``invitation.id = (subquery)`` instead, its planner may hash every
     invitation for each reply. SQLite has no ``LATERAL`` and looks the id up by rowid.
     """
+    sender = _seen.outerjoin(_person, _person.c.phone == sa.bindparam("phone"))
     if lateral:
         target = _target_query(by_code).lateral("target")
-        return (sa.select(_seen.c.seen, *_SENDER, *target.c)
-                .select_from(_seen.outerjoin(_person, _person.c.phone == sa.bindparam("phone"))
-                             .outerjoin(target, sa.true())))
+        return sa.select(_seen.c.seen, *_SENDER, *target.c).select_from(sender.outerjoin(target, sa.true()))
     target_id = _target_query(by_code).with_only_columns(_invitation.c.id).scalar_subquery()
     return (
         sa.select(_seen.c.seen, *_SENDER, *TARGET_COLUMNS)
         .select_from(
-            _seen.outerjoin(_person, _person.c.phone == sa.bindparam("phone"))
-            .outerjoin(_invitation, _invitation.c.id == target_id)
+            sender.outerjoin(_invitation, _invitation.c.id == target_id)
             .outerjoin(_request, _request.c.id == _invitation.c.request_id)
         )
         .limit(1)
@@ -180,10 +178,11 @@ def _finish(session: Session, result: ReplyOutcome, sid: str, at: datetime, poli
     """Commit the reply, then form its request if a join may have met the quorum (unless the
     caller does that itself: ``form_quorum=False``; then only a join after which the committed
     joiners meet the quorum comes back with ``check_quorum`` set)."""
-    if result.duplicate:  # it wrote nothing (a concurrent duplicate was rolled back already)
-        session.commit()  # not a ROLLBACK: that would drop the connection's prepared statements (psycopg)
-        return result
+    # A duplicate wrote nothing (a concurrent one was rolled back already); it commits too, as a
+    # ROLLBACK would drop the connection's prepared statements (psycopg).
     session.commit()
+    if result.duplicate:
+        return result
     result = _checked(session, result)
     return form_after_join(session, result, provider_sid=sid, received_at=at, policy=policy) if form_quorum else result
 

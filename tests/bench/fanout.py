@@ -87,30 +87,23 @@ def fan_out(backend: str, concurrency: int, *, in_child: bool = False) -> tuple[
             invite(session, request, wider, wave=2, now=clock())
             session.commit()
         answered: list[float] = []
-        send = sending._send
+        # in-process, each answer as it arrives; a child reports every answer back at once
+        owner, name = (process, "attempt_all") if process is not None else (sending, "_send")
+        untimed = getattr(owner, name)
 
-        async def timed_send(*args, **kwargs):
-            sid = await send(*args, **kwargs)
+        async def timed(*args, **kwargs):
+            result = await untimed(*args, **kwargs)
             answered.append(time.perf_counter())
-            return sid
+            return result
 
-        if process is not None:
-            attempt_all = process.attempt_all
-
-            async def timed_attempt_all(*args, **kwargs):
-                attempts = await attempt_all(*args, **kwargs)
-                answered.append(time.perf_counter())
-                return attempts
-
-            process.attempt_all = timed_attempt_all
-        sending._send = timed_send
+        setattr(owner, name, timed)
         try:
             started = time.perf_counter()
             report = asyncio.run(deliver_pending_async(settings, new_session, now=clock(), concurrency=concurrency,
                                                        sending=process))
             seconds = time.perf_counter() - started
         finally:
-            sending._send = send
+            setattr(owner, name, untimed)
         listed = make_client(settings).messages.list(from_=fake["number"], page_size=1000)
         if report.sent != INVITED or len(listed) != INVITED + 1:
             raise RuntimeError(f"expected {INVITED} invitations sent, got {report} and {len(listed) - 1} at Twilio")

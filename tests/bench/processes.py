@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import httpx
 
@@ -48,10 +49,17 @@ def twilio_settings(url: str, fake: dict[str, str], **more) -> Settings:
                     twilio_from_number=fake["number"], twilio_api_url=fake["api_url"], **more)
 
 
+class Server(NamedTuple):
+    """A server process the benchmark started: its URL and its process id."""
+
+    url: str
+    pid: int
+
+
 @contextmanager
-def diveboat_serve(url: str, fake: dict[str, str]) -> Iterator[str]:
+def diveboat_serve(url: str, fake: dict[str, str]) -> Iterator[Server]:
     """``diveboat serve`` for the database at ``url``, sending through the fake Twilio ``fake``;
-    yields its base URL once ``/healthz`` answers."""
+    yields its base URL and process id once ``/healthz`` answers."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "TWILIO_ACCOUNT_SID": fake["account_sid"], "TWILIO_AUTH_TOKEN": fake["auth_token"],
@@ -61,7 +69,7 @@ def diveboat_serve(url: str, fake: dict[str, str]) -> Iterator[str]:
     try:
         wait_until_answering(server, lambda: httpx.get(f"{base}/healthz", timeout=1).status_code == 200,
                              "diveboat serve", timeout=60)
-        yield base
+        yield Server(base, server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)

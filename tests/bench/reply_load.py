@@ -12,6 +12,11 @@ answers after a quorum formed, and 5% re-deliveries of an earlier MessageSid (Tw
 retries). Afterwards every distinct MessageSid must be stored exactly once: none lost,
 none counted twice. Answers other than 200 are counted (a 500 is a reply Twilio will
 not re-send). Target: p99 within 5x the bare endpoint's.
+
+Where the time goes, in the same run: the CPU the servers (with their sending processes)
+spend per reply against the bare endpoint's per request, and how many of the machine's
+cores were busy, on average and in the busiest second (the load generator, the fake
+Twilio and the database share the same cores).
 """
 
 from __future__ import annotations
@@ -35,10 +40,13 @@ from roster.db import session_factory
 from roster.models import Person
 from roster.quorum.lifecycle import create_request
 from roster.quorum.models import InboundMessage, Invitation
+from tests.bench.cpu import MachineLoad, machine_load, process_cpu_seconds
 from tests.bench.databases import fresh_engine
 from tests.bench.figures import Figure, ms, percentile
 from tests.bench.options import Options
-from tests.bench.processes import diveboat_serve, fake_twilio_process, free_port, twilio_settings, wait_until_answering
+from tests.bench.processes import (
+    Server, diveboat_serve, fake_twilio_process, free_port, twilio_settings, wait_until_answering,
+)
 from tests.notify.helpers import Clock, add_team
 
 RATE = 200
@@ -76,6 +84,12 @@ def run(options: Options) -> Iterator[Figure]:
         yield Figure(f"{name}.throughput.{backend}", result["throughput"], "per s", limit=RATE)
         yield Figure(f"{name}.error_answers.{backend}", result["errors"], "replies")
         yield Figure(f"{name}.lost_or_double_counted.{backend}", result["wrong"], "replies")
+        yield Figure(f"{name}.bare_endpoint.cpu_per_request.{backend}", ms(result["bare_cpu"]), "ms")
+        yield Figure(f"{name}.server_cpu_per_reply.{backend}", ms(result["cpu"]), "ms", limit=ms(result["bare_cpu"]))
+        cores = os.cpu_count()
+        for label, load in (("bare_endpoint.machine_busy", result["bare_load"]), ("machine_busy", result["load"])):
+            yield Figure(f"{name}.{label}.mean.{backend}", load.mean_cores, "cores", limit=cores)
+            yield Figure(f"{name}.{label}.busiest_second.{backend}", load.busiest_second_cores, "cores", limit=cores)
 
 
 def measure(backend: str, servers: int, total: int, requests: int) -> dict:
@@ -90,12 +104,15 @@ def measure(backend: str, servers: int, total: int, requests: int) -> dict:
         deliver_pending(twilio_settings(url, fake), new_session, now=clock())
         replies = _replies(fake, invitees, total)
         with bare_endpoint() as bare:
-            bare_answered, _ = asyncio.run(steady(bare, fake["auth_token"], replies, lambda i: bare[0]))
+            (bare_answered, _), bare_cpu, bare_load = _timed(
+                [bare.pid], lambda: steady([bare.url], fake["auth_token"], replies, lambda i: bare.url))
         with ExitStack() as stack:
-            bases = [stack.enter_context(diveboat_serve(url, fake)) for _ in range(servers)]
-            urls = [f"{base}/twilio/sms" for base in bases]
+            running = [stack.enter_context(diveboat_serve(url, fake)) for _ in range(servers)]
+            urls = [f"{server.url}/twilio/sms" for server in running]
             started = time.perf_counter()
-            answered, errors = asyncio.run(steady(urls, fake["auth_token"], replies, lambda i: urls[i % len(urls)]))
+            (answered, errors), cpu, load = _timed(
+                [server.pid for server in running],
+                lambda: steady(urls, fake["auth_token"], replies, lambda i: urls[i % len(urls)]))
             elapsed = time.perf_counter() - started
         with new_session() as session:
             stored = list(session.exec(select(InboundMessage.provider_sid)))
@@ -109,7 +126,17 @@ def measure(backend: str, servers: int, total: int, requests: int) -> dict:
             "p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99),
             "p99_after_bursts": percentile(after_bursts, 0.99),
             "throughput": len(latencies) / elapsed, "wrong": wrong, "errors": len(errors),
+            "bare_cpu": bare_cpu / total, "cpu": cpu / total, "bare_load": bare_load, "load": load,
         }
+
+
+def _timed(pids: list[int], make_run) -> tuple[object, float, MachineLoad]:
+    """Run the coroutine ``make_run()`` makes; returns its result, the CPU seconds the processes
+    ``pids`` (with their children) spent meanwhile, and the machine's load meanwhile."""
+    before = process_cpu_seconds(pids)
+    with machine_load() as machine:
+        result = asyncio.run(make_run())
+    return result, process_cpu_seconds(pids) - before, machine
 
 
 def _replies(fake: dict, invitees: list[str], total: int) -> list[dict[str, str]]:
@@ -124,15 +151,15 @@ def _replies(fake: dict, invitees: list[str], total: int) -> list[dict[str, str]
 
 
 @contextmanager
-def bare_endpoint() -> Iterator[list[str]]:
-    """A do-nothing ASGI app under uvicorn in its own process; yields [its URL]."""
+def bare_endpoint() -> Iterator[Server]:
+    """A do-nothing ASGI app under uvicorn in its own process; yields its URL and process id."""
     port = free_port()
     server = subprocess.Popen([sys.executable, "-c", BARE_APP, str(port)], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, env=dict(os.environ))
     url = f"http://127.0.0.1:{port}/twilio/sms"
     try:
         wait_until_answering(server, lambda: httpx.post(url, timeout=1).status_code == 200, "the bare endpoint")
-        yield [url]
+        yield Server(url, server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -66,9 +66,9 @@ def measure(backend: str, requests: int) -> tuple[list[float], float]:
                 for request_id in request_ids
             }
         deliver_pending(settings, new_session, now=clock())
-        with diveboat_serve(url, fake) as base:
+        with diveboat_serve(url, fake) as server:
             app = create_app(settings, engine)
-            latencies = asyncio.run(_drive(app, f"{base}/twilio/sms", fake, invitees))
+            latencies = asyncio.run(_drive(app, f"{server.url}/twilio/sms", fake, invitees))
         return latencies, settings.refresh_seconds
 
 

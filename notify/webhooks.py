@@ -5,6 +5,10 @@ rebuilt from ``DIVEBOAT_PUBLIC_URL`` + path + query (so it works behind proxies)
 otherwise the answer is 403 and nothing changes. Handlers only translate Twilio's
 form fields into the roster's idempotent functions (duplicates count once), then
 deliver whatever those queued, after the response has gone.
+
+They are plain Starlette routes, not FastAPI path operations: a burst of replies comes
+at hundreds a second, and FastAPI's per-request dependency solving cost a fifth of the
+web layer's CPU (0.09 of 0.49 ms a request, measured with everything else equal).
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ import logging
 import re
 from datetime import datetime
 
-from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from sqlmodel import Session, select
+from starlette.background import BackgroundTasks
 from starlette.datastructures import FormData
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
@@ -37,7 +42,8 @@ from notify.voice import (
 )
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/twilio")
+router = APIRouter()
+PREFIX = "/twilio"
 XML = "application/xml"
 EMPTY_MESSAGING_TWIML = empty_messaging_twiml()
 
@@ -45,6 +51,16 @@ JOINED_SPEECH = "Thank you, you have joined. We will text you the details. Goodb
 DECLINED_SPEECH = "Thank you, we have noted that you can't join this time. Goodbye."
 NO_LONGER_NEEDED = "Thank you. This request no longer needs an answer from you. Goodbye."
 WRONG_KEY_PARAM = "wrong_key"  # on the Gather action after one wrong key: the next one ends the call
+
+
+def _webhook(path: str):
+    """Register the decorated ``endpoint(request) -> Response`` for POSTs to ``/twilio<path>``."""
+
+    def register(endpoint):
+        router.add_route(PREFIX + path, endpoint, methods=["POST"])
+        return endpoint
+
+    return register
 
 
 def public_request_url(settings: Settings, request: Request) -> str:
@@ -128,16 +144,18 @@ async def _database(request: Request, action, **kwargs):
     return await request.app.state.database.run(action, **kwargs)
 
 
-@router.post("/sms")
-async def inbound_sms(request: Request, background: BackgroundTasks, form: FormData = Depends(twilio_form)) -> Response:
+@_webhook("/sms")
+async def inbound_sms(request: Request) -> Response:
     """An SMS to our number: recorded once per MessageSid; answers go out through the outbox."""
+    form = await twilio_form(request)
     sid = _field(form, "MessageSid", "SmsMessageSid", "SmsSid")
     if not sid:
         raise HTTPException(status_code=400, detail="MessageSid is missing")
     reply = SmsReply(from_phone=_field(form, "From"), body=_field(form, "Body"), provider_sid=sid, received_at=_now(request))
     outcome = await request.app.state.database.record_sms_reply(reply, request.app.state.policy)
+    background = BackgroundTasks()
     _after_answering(request, background, outcome, provider_sid=sid, received_at=reply.received_at)
-    return Response(EMPTY_MESSAGING_TWIML, media_type=XML)
+    return Response(EMPTY_MESSAGING_TWIML, media_type=XML, background=background)
 
 
 def _invitation_id(request: Request) -> int:
@@ -155,9 +173,10 @@ def _voice_script(session: Session, invitation_id: int) -> str | None:
     ).first()
 
 
-@router.post("/voice")
-async def voice(request: Request, background: BackgroundTasks, form: FormData = Depends(twilio_form)) -> Response:
+@_webhook("/voice")
+async def voice(request: Request) -> Response:
     """A quorum call: the script with a ``<Gather>``; its keypress comes back here with ``Digits``."""
+    form = await twilio_form(request)
     invitation_id = _invitation_id(request)
     action_url = public_request_url(request.app.state.settings, request)
     digits = _field(form, "Digits")
@@ -176,8 +195,9 @@ async def voice(request: Request, background: BackgroundTasks, form: FormData = 
     call_sid, received_at = _field(form, "CallSid"), _now(request)
     outcome = await _database(request, record_keypress, call_sid=call_sid, digits=key, invitation_id=invitation_id,
                               received_at=received_at, policy=request.app.state.policy, form_quorum=False)
+    background = BackgroundTasks()
     _after_answering(request, background, outcome, provider_sid=keypress_sid(call_sid, key), received_at=received_at)
-    return Response(say_and_hang_up(_spoken(outcome, key)), media_type=XML)
+    return Response(say_and_hang_up(_spoken(outcome, key)), media_type=XML, background=background)
 
 
 def _spoken(outcome: ReplyOutcome, key: str) -> str:
@@ -193,9 +213,10 @@ def _spoken(outcome: ReplyOutcome, key: str) -> str:
     return NO_LONGER_NEEDED
 
 
-@router.post("/status")
-async def delivery_status(request: Request, form: FormData = Depends(twilio_form)) -> Response:
+@_webhook("/status")
+async def delivery_status(request: Request) -> Response:
     """A message or call status callback: updates the message and its invitation."""
+    form = await twilio_form(request)
     sid = _field(form, "MessageSid", "SmsSid", "CallSid")
     status = _field(form, "MessageStatus", "SmsStatus", "CallStatus")
     if not sid or not status:

@@ -42,6 +42,7 @@ class MachineLoad:
     _samples: list[tuple[float, float]] = field(default_factory=list)
 
     def add(self, at: float, busy_seconds: float) -> None:
+        """Record the machine's busy CPU seconds so far, read at ``at`` (``time.perf_counter``)."""
         self._samples.append((at, busy_seconds))
 
     def settle(self) -> None:
@@ -58,9 +59,14 @@ class MachineLoad:
         )
 
 
+#: The CPU times that are work done on this machine (not idle, waiting for disk or stolen by a
+#: hypervisor; Linux's guest times are already inside ``user`` and ``nice``).
+BUSY_TIMES = ("user", "nice", "system", "irq", "softirq")
+
+
 def _busy_seconds() -> float:
     times = psutil.cpu_times()
-    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+    return sum(getattr(times, name, 0.0) for name in BUSY_TIMES)
 
 
 @contextmanager

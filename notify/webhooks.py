@@ -20,7 +20,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from sqlmodel import Session, select
-from starlette.background import BackgroundTasks
+from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
@@ -54,10 +54,14 @@ WRONG_KEY_PARAM = "wrong_key"  # on the Gather action after one wrong key: the n
 
 
 def _webhook(path: str):
-    """Register the decorated ``endpoint(request) -> Response`` for POSTs to ``/twilio<path>``."""
+    """Register the decorated ``endpoint(request, form) -> Response`` for POSTs to ``/twilio<path>``:
+    it is called only once the request's Twilio signature is checked (see :func:`twilio_form`)."""
 
     def register(endpoint):
-        router.add_route(PREFIX + path, endpoint, methods=["POST"])
+        async def checked(request: Request) -> Response:
+            return await endpoint(request, await twilio_form(request))
+
+        router.add_route(PREFIX + path, checked, methods=["POST"])
         return endpoint
 
     return register
@@ -95,19 +99,20 @@ def _now(request: Request) -> datetime:
     return getattr(request.app.state, "clock", utcnow)()
 
 
-def _after_answering(request: Request, background: BackgroundTasks, outcome: ReplyOutcome, *,
-                   provider_sid: str, received_at: datetime) -> None:
-    """After the response: form the request if a join may have met its quorum (PostgreSQL:
-    the answer to Twilio never waits behind another reply forming it), then send what the
-    reply queued (bursts coalesce into one pass).
+def _after_answering(request: Request, outcome: ReplyOutcome, *, provider_sid: str,
+                     received_at: datetime) -> BackgroundTask | None:
+    """What to run after the response: form the request if a join may have met its quorum
+    (PostgreSQL: the answer to Twilio never waits behind another reply forming it), then send
+    what the reply queued (bursts coalesce into one pass).
 
     Most replies queue nothing (a join that does not yet form the quorum, a decline, a
     duplicate): they start no delivery pass, which would only contend for the database.
     """
     if outcome.check_quorum:
-        background.add_task(_form_then_deliver, request.app.state, outcome, provider_sid, received_at)
-    elif outcome.queued:
-        background.add_task(_kicker(request.app.state).kick)
+        return BackgroundTask(_form_then_deliver, request.app.state, outcome, provider_sid, received_at)
+    if outcome.queued:
+        return BackgroundTask(_kicker(request.app.state).kick)
+    return None
 
 
 def _kicker(state) -> DeliveryKicker:
@@ -145,16 +150,14 @@ async def _database(request: Request, action, **kwargs):
 
 
 @_webhook("/sms")
-async def inbound_sms(request: Request) -> Response:
+async def inbound_sms(request: Request, form: FormData) -> Response:
     """An SMS to our number: recorded once per MessageSid; answers go out through the outbox."""
-    form = await twilio_form(request)
     sid = _field(form, "MessageSid", "SmsMessageSid", "SmsSid")
     if not sid:
         raise HTTPException(status_code=400, detail="MessageSid is missing")
     reply = SmsReply(from_phone=_field(form, "From"), body=_field(form, "Body"), provider_sid=sid, received_at=_now(request))
     outcome = await request.app.state.database.record_sms_reply(reply, request.app.state.policy)
-    background = BackgroundTasks()
-    _after_answering(request, background, outcome, provider_sid=sid, received_at=reply.received_at)
+    background = _after_answering(request, outcome, provider_sid=sid, received_at=reply.received_at)
     return Response(EMPTY_MESSAGING_TWIML, media_type=XML, background=background)
 
 
@@ -174,9 +177,8 @@ def _voice_script(session: Session, invitation_id: int) -> str | None:
 
 
 @_webhook("/voice")
-async def voice(request: Request) -> Response:
+async def voice(request: Request, form: FormData) -> Response:
     """A quorum call: the script with a ``<Gather>``; its keypress comes back here with ``Digits``."""
-    form = await twilio_form(request)
     invitation_id = _invitation_id(request)
     action_url = public_request_url(request.app.state.settings, request)
     digits = _field(form, "Digits")
@@ -195,8 +197,7 @@ async def voice(request: Request) -> Response:
     call_sid, received_at = _field(form, "CallSid"), _now(request)
     outcome = await _database(request, record_keypress, call_sid=call_sid, digits=key, invitation_id=invitation_id,
                               received_at=received_at, policy=request.app.state.policy, form_quorum=False)
-    background = BackgroundTasks()
-    _after_answering(request, background, outcome, provider_sid=keypress_sid(call_sid, key), received_at=received_at)
+    background = _after_answering(request, outcome, provider_sid=keypress_sid(call_sid, key), received_at=received_at)
     return Response(say_and_hang_up(_spoken(outcome, key)), media_type=XML, background=background)
 
 
@@ -214,9 +215,8 @@ def _spoken(outcome: ReplyOutcome, key: str) -> str:
 
 
 @_webhook("/status")
-async def delivery_status(request: Request) -> Response:
+async def delivery_status(request: Request, form: FormData) -> Response:
     """A message or call status callback: updates the message and its invitation."""
-    form = await twilio_form(request)
     sid = _field(form, "MessageSid", "SmsSid", "CallSid")
     status = _field(form, "MessageStatus", "SmsStatus", "CallStatus")
     if not sid or not status:

@@ -37,26 +37,25 @@ def process_cpu_seconds(pids: list[int]) -> float:
 class MachineLoad:
     """How many of the machine's cores were busy: on average and in the busiest second."""
 
-    mean_cores: float = 0.0
-    busiest_second_cores: float = 0.0
-    _samples: list[tuple[float, float]] = field(default_factory=list)
+    samples: list[tuple[float, float]] = field(default_factory=list)  # (perf_counter, busy CPU seconds so far)
 
-    def add(self, at: float, busy_seconds: float) -> None:
-        """Record the machine's busy CPU seconds so far, read at ``at`` (``time.perf_counter``)."""
-        self._samples.append((at, busy_seconds))
+    @property
+    def mean_cores(self) -> float:
+        if len(self.samples) < 2:
+            return 0.0
+        return _cores(self.samples[0], self.samples[-1])
 
-    def settle(self) -> None:
-        """Compute the figures from the samples taken."""
-        samples = self._samples
-        if len(samples) < 2:
-            return
-        (first_at, first_busy), (last_at, last_busy) = samples[0], samples[-1]
-        self.mean_cores = (last_busy - first_busy) / (last_at - first_at)
-        step = min(WINDOW_SAMPLES, len(samples) - 1)
-        self.busiest_second_cores = max(
-            (samples[i + step][1] - samples[i][1]) / (samples[i + step][0] - samples[i][0])
-            for i in range(len(samples) - step)
-        )
+    @property
+    def busiest_second_cores(self) -> float:
+        step = min(WINDOW_SAMPLES, len(self.samples) - 1)
+        if step < 1:
+            return 0.0
+        return max(_cores(self.samples[i], self.samples[i + step]) for i in range(len(self.samples) - step))
+
+
+def _cores(first: tuple[float, float], last: tuple[float, float]) -> float:
+    """Busy cores on average between two samples."""
+    return (last[1] - first[1]) / (last[0] - first[0])
 
 
 #: The CPU times that are work done on this machine (not idle, waiting for disk or stolen by a
@@ -77,9 +76,9 @@ def machine_load() -> Iterator[MachineLoad]:
 
     def sample() -> None:
         while True:
-            load.add(time.perf_counter(), _busy_seconds())
+            load.samples.append((time.perf_counter(), _busy_seconds()))
             if stop.wait(SAMPLE_SECONDS):
-                load.add(time.perf_counter(), _busy_seconds())
+                load.samples.append((time.perf_counter(), _busy_seconds()))
                 return
 
     sampler = threading.Thread(target=sample, name="bench-cpu-sampler", daemon=True)
@@ -89,4 +88,3 @@ def machine_load() -> Iterator[MachineLoad]:
     finally:
         stop.set()
         sampler.join()
-        load.settle()

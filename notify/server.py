@@ -19,7 +19,8 @@ from notify.db_worker import DatabaseWorker, SqliteWriters
 from notify.feeds import calendar_router
 from notify.heap import settle_heap
 from notify.sending import SendingProcess, prepare_twilio_client
-from notify.webhooks import router as twilio_webhooks
+from notify.webhooks import PREFIX as WEBHOOKS_PREFIX
+from notify.webhooks import webhooks_app
 from roster.db import session_factory
 from roster.quorum.handling import warm_up
 from roster.quorum.policy import policy_for
@@ -52,7 +53,7 @@ def create_server(settings: Settings, engine: sa.Engine, *, feeds_only: bool = F
         gc.unfreeze()  # a process that goes on (tests, a restart in place) collects them again
         database.close()
 
-    app = FastAPI(title="Dive Boat", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app = DiveBoatServer(title="Dive Boat", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
     app.state.new_session = new_session
@@ -60,9 +61,20 @@ def create_server(settings: Settings, engine: sa.Engine, *, feeds_only: bool = F
     app.state.database = database
     app.state.sending = sending
     app.include_router(calendar_router())
-    app.include_router(twilio_webhooks)
     _add_health_check(app, engine)
     return app
+
+
+class DiveBoatServer(FastAPI):
+    """The server's app: FastAPI for the calendar feeds and the health check, while Twilio's
+    webhooks (``/twilio/...``) go straight to their own routes (:data:`notify.webhooks.webhooks_app`)."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(WEBHOOKS_PREFIX + "/"):
+            scope["app"] = self  # as Starlette sets it: the webhooks read ``request.app.state``
+            await webhooks_app(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def _add_health_check(app: FastAPI, engine: sa.Engine) -> None:

@@ -7,9 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import sqlalchemy as sa
 from sqlmodel import select
+from starlette.datastructures import FormData
 from twilio.request_validator import RequestValidator
 
 from notify.server import create_server
+from notify.webhooks import signature_matches
 from roster.quorum.models import InboundMessage, OutboundMessage, QuorumEvent
 from tests.fake_twilio import ServerThread
 from tests.notify.helpers import ask_for_quorum, invitation_states, unsent, wait_for
@@ -123,3 +125,29 @@ def test_signatures_are_checked_against_the_public_url_behind_a_proxy(twilio, tw
         assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
     finally:
         server.stop()
+
+
+def test_the_signature_check_accepts_exactly_what_twilios_validator_accepts():
+    token = "token-for-the-check"
+    form = FormData([("Body", "1 thanks"), ("From", "+447700900123"), ("MediaUrl", "b"), ("MediaUrl", "a")])
+    fields = {"Body": "1 thanks", "From": "+447700900123", "MediaUrl": ["b", "a"]}
+    urls = ["https://boat.example/twilio/sms", "https://boat.example:443/twilio/sms", "http://boat.example/twilio/sms",
+            "http://127.0.0.1:8000/twilio/voice?invitation=3", "http://127.0.0.1/twilio/voice?invitation=3"]
+    twilio = RequestValidator(token)
+    signatures = ["", "forged", "ünïcode", twilio.compute_signature(urls[0], {"Body": "2"})]
+    for algorithm in ("HMAC_SHA1", "HMAC_SHA256"):
+        signatures += [RequestValidator(token).compute_signature(u, _MultiDict(fields), algorithm) for u in urls]
+    for url in urls:
+        for signature in signatures:
+            for algorithm in ("HMAC_SHA1", "HMAC_SHA256", "HMAC_MD5"):
+                expected = twilio.validate(url, _MultiDict(fields), signature, algorithm)
+                assert signature_matches(token, url, form, signature, algorithm) is expected, (url, signature, algorithm)
+    assert signature_matches(token, urls[1], form, twilio.compute_signature(urls[0], _MultiDict(fields)), "HMAC_SHA1")
+
+
+class _MultiDict(dict):
+    """Fields with several values, as Twilio's validator reads them (``getall``)."""
+
+    def getall(self, name):
+        value = self[name]
+        return value if isinstance(value, list) else [value]

@@ -39,6 +39,8 @@ from roster.quorum.replies import ParsedReply, ReplyKind
 from roster.quorum.store import REQUEST_PARTY, add_event, first_name, lock_request, queue_message
 
 ANSWERABLE = frozenset(s.value for s in ANSWERABLE_STATES)
+#: Execution options for statements that are each their own transaction (no BEGIN or COMMIT round trips).
+AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 FORMED = "joined: quorum formed"
 PENDING = frozenset(s.value for s in PENDING_STATES)
 
@@ -160,7 +162,7 @@ def act(
             return ReplyOutcome("opted back in to SMS")
     if target is None:
         return ReplyOutcome("no open invitation for this sender", understood=parsed.is_answer)
-    if connection.dialect.name == "postgresql" and not _changes_nothing(parsed, target):
+    if connection.dialect.name == "postgresql" and not changes_nothing(parsed, target):
         # another reply may have changed the invitation or formed the quorum since the first read
         target = Target.from_row(connection.execute(_LOCK_TARGET, {"invitation_id": target.invitation_id}).one())
     if not parsed.is_answer:
@@ -196,13 +198,13 @@ def quorum_may_be_met(session: Session, request_id: int) -> bool:
     """Whether the request is open and its committed joiners meet what it needs: one read
     outside any transaction, so a join that does not meet it takes no lock (:func:`form_if_met`
     checks again under the lock)."""
-    reading = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})  # one round trip, no BEGIN
+    reading = session.connection(execution_options=AUTOCOMMIT)  # one round trip, no BEGIN
     met = reading.execute(_QUORUM_MET, {"request_id": request_id}).first() is not None
     session.commit()
     return met
 
 
-def _changes_nothing(parsed: ParsedReply, target: Target) -> bool:
+def changes_nothing(parsed: ParsedReply, target: Target) -> bool:
     """An answer that, as things stand, only gets recorded: the same answer again, or a late one
     that is neither a drop-out nor a join to thank. It needs no lock: should the invitation change
     meanwhile, the reply simply counts as having come first."""

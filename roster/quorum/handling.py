@@ -17,6 +17,13 @@ and its request; then the change (see :mod:`roster.quorum.answers`); last, the i
 row with its outcome. Its unique MessageSid settles a race between two deliveries of
 one message (PostgreSQL): the second insert waits for the first transaction, finds
 the row, and its own transaction is rolled back.
+
+On PostgreSQL the first read runs outside a transaction (autocommit), and so does the
+store of a reply that changes nothing else (a duplicate, a repeated or late answer, an
+unknown sender): one statement is its own transaction, and at READ COMMITTED a
+transaction around a read and one write guarantees nothing more. That saves the BEGIN and
+COMMIT round trips of most replies once a burst of answers is over. A reply that changes
+something then opens a transaction and locks what it changes (:func:`answers.act`).
 """
 
 from __future__ import annotations
@@ -34,7 +41,8 @@ from sqlmodel import Session
 from roster.models import Person
 from roster.phones import PhoneError, normalise_phone
 from roster.quorum.answers import (
-    TARGET_COLUMNS, ReplyOutcome, Sender, Target, act, form_if_met, load_target, quorum_may_be_met,
+    AUTOCOMMIT, TARGET_COLUMNS, ReplyOutcome, Sender, Target, act, changes_nothing, form_if_met, load_target,
+    quorum_may_be_met,
 )
 from roster.quorum.models import Channel, InboundMessage, Invitation, QuorumRequest, RequestState
 from roster.quorum.policy import DEFAULT_POLICY, EscalationPolicy
@@ -149,7 +157,8 @@ def record_sms_reply(
     policy = policy or DEFAULT_POLICY
     received_at = ensure_aware(received_at or utcnow())
     try:
-        result = _handle_sms(session, SmsReply(from_phone, body, provider_sid, received_at), policy)
+        result = _handle_sms(session, SmsReply(from_phone, body, provider_sid, received_at), policy,
+                             read_outside_transaction=session.get_bind().dialect.name == "postgresql")
     except ConcurrentDuplicate:
         session.rollback()
         result = DUPLICATE
@@ -218,26 +227,43 @@ def warm_up(session: Session) -> None:
     session.rollback()
 
 
-def _handle_sms(session: Session, reply: SmsReply, policy: EscalationPolicy) -> ReplyOutcome:
-    """Act on one reply inside the session's transaction and store it (nothing is done for a duplicate)."""
+def _handle_sms(session: Session, reply: SmsReply, policy: EscalationPolicy, *,
+                read_outside_transaction: bool = False) -> ReplyOutcome:
+    """Act on one reply and store it (nothing is done for a duplicate): in the session's
+    transaction, or with ``read_outside_transaction`` (PostgreSQL) as the module says."""
     received_at = ensure_aware(reply.received_at or utcnow())
     phone = _phone(reply.from_phone)
     parsed = parse_reply(reply.body)
-    connection = session.connection()
+    connection = session.connection(execution_options=AUTOCOMMIT if read_outside_transaction else None)
     row = _sender_and_target(connection, reply.provider_sid, phone, parsed, received_at)
     if row.seen:
         return DUPLICATE
+    if row.id is not None and row.invitation_id is None and parsed.code is not None:
+        parsed = ParsedReply(ReplyKind.UNKNOWN)  # a code that matches nothing: help, as if unreadable
+        row = _sender_and_target(connection, reply.provider_sid, phone, parsed, received_at)
+    target = Target.from_row(row) if row.invitation_id is not None else None
+    if read_outside_transaction and not _stores_only(row, parsed, target):
+        session.commit()  # ends the autocommit read (no round trip); what follows runs in a transaction
+        connection = session.connection()
     if row.id is None:
         result = ReplyOutcome("unknown sender", understood=parsed.kind is not ReplyKind.UNKNOWN)
     else:
-        if row.invitation_id is None and parsed.code is not None:  # a code that matches nothing: help, as if unreadable
-            parsed = ParsedReply(ReplyKind.UNKNOWN)
-            row = _sender_and_target(connection, reply.provider_sid, phone, parsed, received_at)
         sender = Sender(row.id, row.name, row.phone, row.sms_opt_out)
-        target = Target.from_row(row) if row.invitation_id is not None else None
         result = act(session, connection, sender, parsed, target, received_at, policy, voice=False)
     _store(connection, reply.provider_sid, Channel.SMS, phone, reply.body, received_at, result)
     return result
+
+
+def _stores_only(row, parsed: ParsedReply, target: Target | None) -> bool:
+    """Whether acting on this reply writes nothing but the reply itself (see :func:`answers.act`):
+    an unknown sender, or an answer with nothing to answer or that changes nothing."""
+    if row.id is None:
+        return True
+    if parsed.kind in (ReplyKind.OPT_OUT, ReplyKind.OPT_IN) or (parsed.opts_in and row.sms_opt_out):
+        return False
+    if target is None:
+        return True
+    return changes_nothing(parsed, target)
 
 
 def record_keypress(

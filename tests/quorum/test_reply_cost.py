@@ -6,6 +6,11 @@ common answers are bounded here by the number of SQL statements they run.
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -79,3 +84,53 @@ def test_a_duplicate_keeps_the_connections_prepared_statements(roster, open_requ
         connection.commit()
         assert decline(connection, "SM0").duplicate
         assert before > 0 and connection.execute(prepared).scalar() == before
+
+
+@contextmanager
+def round_trips(engine: sa.Engine) -> Iterator[list[str]]:
+    """What each round trip to PostgreSQL inside the block was, as libpq traces the protocol:
+    ``"statement"`` (one extended-protocol query, up to its Sync) or the simple query's text
+    (``"BEGIN ..."``, ``"COMMIT"``). Filled in when the block ends."""
+    trips: list[str] = []
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "trace")
+        trace = os.open(path, os.O_WRONLY | os.O_CREAT)
+
+        def start(dbapi_connection, _record, _proxy) -> None:
+            dbapi_connection.pgconn.trace(trace)
+
+        def stop(dbapi_connection, _record) -> None:
+            dbapi_connection.pgconn.untrace()
+
+        sa.event.listen(engine, "checkout", start)
+        sa.event.listen(engine, "checkin", stop)
+        try:
+            yield trips
+        finally:
+            sa.event.remove(engine, "checkout", start)
+            sa.event.remove(engine, "checkin", stop)
+            os.close(trace)
+        with open(path) as lines:
+            for line in lines:
+                fields = line.rstrip("\n").split("\t")
+                if len(fields) > 3 and fields[1] == "F" and fields[3] == "Sync":
+                    trips.append("statement")
+                elif len(fields) > 4 and fields[1] == "F" and fields[3] == "Query":
+                    trips.append(fields[4].strip().strip('"'))
+
+
+def test_on_postgresql_a_reply_that_changes_nothing_else_takes_no_transaction(roster, open_request, engine, new_session):
+    """A read, then the store (each statement its own transaction): no BEGIN or COMMIT round trips."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("round trips to a server: PostgreSQL only")
+    reply(roster, engine, new_session, "Alex Green", "1", "SM1")
+    with round_trips(engine) as repeated:
+        assert reply(roster, engine, new_session, "Alex Green", "1", "SM2")[0].outcome == "already joined"
+    with round_trips(engine) as duplicate:
+        assert reply(roster, engine, new_session, "Alex Green", "1", "SM2")[0].duplicate
+    with round_trips(engine) as stranger, new_session() as session:
+        assert record_sms_reply(session, from_phone="+447700900999", body="1", provider_sid="SM3").outcome == "unknown sender"
+    assert (repeated, duplicate, stranger) == (["statement"] * 2, ["statement"], ["statement"] * 2)
+    with round_trips(engine) as decline:
+        assert reply(roster, engine, new_session, "Bea Hart", "2", "SM4")[0].outcome == "declined"
+    assert decline[1].startswith("BEGIN") and decline[-1] == "COMMIT", decline  # a change: in a transaction, locked

@@ -16,7 +16,9 @@ not re-send). Target: p99 within 5x the bare endpoint's.
 Where the time goes, in the same run: the CPU the servers (with their sending processes)
 spend per reply against the bare endpoint's per request, and how many of the machine's
 cores were busy, on average and in the busiest second (the load generator, the fake
-Twilio and the database share the same cores).
+Twilio and the database share the same cores), and the CPU the load generator itself spent
+per request (it stands in for Twilio, whose CPU is not on our machine; see
+:mod:`tests.bench.http_load`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
-import aiohttp
 import httpx
 from sqlmodel import select
 from twilio.request_validator import RequestValidator
@@ -43,11 +44,17 @@ from roster.quorum.models import InboundMessage, Invitation
 from tests.bench.cpu import MachineLoad, machine_load, process_cpu_seconds
 from tests.bench.databases import fresh_engine
 from tests.bench.figures import Figure, ms, percentile
+from tests.bench.http_load import Connections, encode_post
 from tests.bench.options import Options
 from tests.bench.processes import (
     Server, diveboat_serve, fake_twilio_process, free_port, twilio_settings, wait_until_answering,
 )
 from tests.notify.helpers import Clock, add_team
+
+try:
+    from uvloop import new_event_loop as NEW_EVENT_LOOP
+except ImportError:  # Windows
+    NEW_EVENT_LOOP = asyncio.new_event_loop
 
 RATE = 200
 NEED = 12
@@ -62,7 +69,8 @@ BODY = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
 async def app(scope, receive, send):
     while (await receive()).get("more_body"):
         pass
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/xml")]})
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/xml"), (b"content-length", str(len(BODY)).encode())]})
     await send({"type": "http.response.body", "body": BODY})
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", lifespan="off", access_log=False)
 """
@@ -86,6 +94,7 @@ def run(options: Options) -> Iterator[Figure]:
         yield Figure(f"{name}.lost_or_double_counted.{backend}", result["wrong"], "replies")
         yield Figure(f"{name}.bare_endpoint.cpu_per_request.{backend}", ms(result["bare_cpu"]), "ms")
         yield Figure(f"{name}.server_cpu_per_reply.{backend}", ms(result["cpu"]), "ms", limit=ms(result["bare_cpu"]))
+        yield Figure(f"{name}.load_generator.cpu_per_request.{backend}", ms(result["generator_cpu"]), "ms")
         cores = os.cpu_count()
         for label, load in (("bare_endpoint.machine_busy", result["bare_load"]), ("machine_busy", result["load"])):
             yield Figure(f"{name}.{label}.mean.{backend}", load.mean_cores, "cores", limit=cores)
@@ -110,10 +119,12 @@ def measure(backend: str, servers: int, total: int, requests: int) -> dict:
             running = [stack.enter_context(diveboat_serve(url, fake)) for _ in range(servers)]
             urls = [f"{server.url}/twilio/sms" for server in running]
             started = time.perf_counter()
+            generator_started = time.process_time()
             (answered, errors), cpu, load = _timed(
                 [server.pid for server in running],
                 lambda: steady(urls, fake["auth_token"], replies, lambda i: urls[i % len(urls)]))
             elapsed = time.perf_counter() - started
+            generator_cpu = time.process_time() - generator_started
         with new_session() as session:
             stored = list(session.exec(select(InboundMessage.provider_sid)))
         sent = {params["MessageSid"] for params in replies}
@@ -127,15 +138,17 @@ def measure(backend: str, servers: int, total: int, requests: int) -> dict:
             "p99_after_bursts": percentile(after_bursts, 0.99),
             "throughput": len(latencies) / elapsed, "wrong": wrong, "errors": len(errors),
             "bare_cpu": bare_cpu / total, "cpu": cpu / total, "bare_load": bare_load, "load": load,
+            "generator_cpu": generator_cpu / total,
         }
 
 
 def _timed(pids: list[int], make_run) -> tuple[object, float, MachineLoad]:
-    """Run the coroutine ``make_run()`` makes; returns its result, the CPU seconds the processes
-    ``pids`` (with their children) spent meanwhile, and the machine's load meanwhile."""
+    """Run the coroutine ``make_run()`` makes (on uvloop, as the servers run, where installed);
+    returns its result, the CPU seconds the processes ``pids`` (with their children) spent
+    meanwhile, and the machine's load meanwhile."""
     before = process_cpu_seconds(pids)
-    with machine_load() as machine:
-        result = asyncio.run(make_run())
+    with machine_load() as machine, asyncio.Runner(loop_factory=NEW_EVENT_LOOP) as runner:
+        result = runner.run(make_run())
     return result, process_cpu_seconds(pids) - before, machine
 
 
@@ -167,40 +180,44 @@ def bare_endpoint() -> Iterator[Server]:
 
 async def steady(urls: list[str], token: str, replies: list[dict[str, str]],
                  url_for) -> tuple[list[tuple[float, float]], list[int]]:
-    """POST ``replies`` at ``RATE`` per second (open loop, aiohttp: lighter than httpx, so the
-    client keeps the pace); returns (seconds into the run it was due, latency) for each 200
-    answer, its latency counted from the request's scheduled moment, and the status codes of the others.
+    """POST ``replies`` at ``RATE`` per second (open loop, through the lean client of
+    :mod:`tests.bench.http_load`, so the generator takes little of the machine it measures);
+    returns (seconds into the run it was due, latency) for each 200 answer, its latency
+    counted from the request's scheduled moment, and the status codes of the others.
 
     The generator's own garbage collector is paused while it sends (for the bare endpoint
     and the servers alike): a full collection of its heap takes 80-115 ms, which would
     otherwise be counted as the server's latency."""
     validator = RequestValidator(token)
-    signed = [(url_for(n), params, validator.compute_signature(url_for(n), params)) for n, params in enumerate(replies)]
+    prepared = []
+    for n, params in enumerate(replies):
+        url = url_for(n)
+        prepared.append((url, encode_post(url, params, {"X-Twilio-Signature": validator.compute_signature(url, params)})))
     answered: list[tuple[float, float]] = []
     errors: list[int] = []
-    connector = aiohttp.TCPConnector(limit=256)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as client:
+    connections = {url: Connections(url) for url in urls}
 
-        async def post(url: str, params: dict[str, str], signature: str, due: float) -> None:
-            async with client.post(url, data=params, headers={"X-Twilio-Signature": signature}) as response:
-                await response.read()
-                if response.status == 200:
-                    answered.append((due - start, time.perf_counter() - due))
-                else:
-                    errors.append(response.status)
+    async def post(url: str, request: bytes, due: float) -> None:
+        status = await connections[url].send(request)
+        if status == 200:
+            answered.append((due - start, time.perf_counter() - due))
+        else:
+            errors.append(status)
 
-        gc.collect()
-        gc.freeze()
-        gc.disable()
-        try:
-            start = time.perf_counter() + 0.2
-            tasks = []
-            for n, (url, params, signature) in enumerate(signed):
-                due = start + n / RATE
-                await asyncio.sleep(max(0.0, due - time.perf_counter()))
-                tasks.append(asyncio.create_task(post(url, params, signature, due)))
-            await asyncio.gather(*tasks)
-        finally:
-            gc.enable()
-            gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        start = time.perf_counter() + 0.2
+        tasks = []
+        for n, (url, request) in enumerate(prepared):
+            due = start + n / RATE
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            tasks.append(asyncio.create_task(post(url, request, due)))
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=120)
+    finally:
+        gc.enable()
+        gc.unfreeze()
+        for pool in connections.values():
+            await pool.close()
     return answered, errors

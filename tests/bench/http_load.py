@@ -1,0 +1,81 @@
+"""A lean HTTP/1.1 client for open-loop load: keep-alive connections, requests encoded up front.
+
+The reply benchmark stands in for Twilio, whose own CPU is not on our machine. aiohttp
+spent about 1.7 ms of CPU a request here (three times the bare endpoint it measured),
+a third of a core at 200 requests a second on a machine of two; this client writes each
+prepared request in one piece and reads the answer's status line, headers and body,
+nothing more. The same client measures the bare endpoint and the servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlencode, urlsplit
+
+
+class HttpError(RuntimeError):
+    """The server closed the connection or answered something this client cannot read."""
+
+
+def encode_post(url: str, form: dict[str, str], headers: dict[str, str]) -> bytes:
+    """A complete HTTP/1.1 POST of ``form`` (url-encoded) to ``url``, ready to write."""
+    parts = urlsplit(url)
+    body = urlencode(form).encode()
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    lines = [f"POST {path} HTTP/1.1", f"Host: {parts.netloc}", "Content-Type: application/x-www-form-urlencoded",
+             f"Content-Length: {len(body)}", *(f"{name}: {value}" for name, value in headers.items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+class Connections:
+    """Keep-alive connections to one server, opened as needed (one request at a time each)."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self._host, self._port = parts.hostname, parts.port or 80
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._open: list[asyncio.StreamWriter] = []
+
+    async def send(self, request: bytes) -> int:
+        """Send one prepared request and read its whole answer; returns the status code."""
+        if self._idle:
+            reader, writer = self._idle.pop()
+        else:
+            reader, writer = await asyncio.open_connection(self._host, self._port)
+            self._open.append(writer)
+        writer.write(request)
+        status, keep_alive = await _read_response(reader)
+        if keep_alive:
+            self._idle.append((reader, writer))
+        else:
+            writer.close()
+        return status
+
+    async def close(self) -> None:
+        """Close every connection."""
+        for writer in self._open:
+            writer.close()
+        for writer in self._open:
+            try:
+                await writer.wait_closed()
+            except OSError:
+                pass
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError) as error:
+        raise HttpError("the server closed the connection or sent an unreadable head") from error
+    status_line, *header_lines = head[:-4].decode("latin-1").split("\r\n")
+    headers = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip().lower()
+    if headers.get("transfer-encoding") == "chunked":
+        while size := int((await reader.readuntil(b"\r\n"))[:-2].split(b";")[0], 16):
+            await reader.readexactly(size + 2)
+        await reader.readuntil(b"\r\n")
+    else:
+        await reader.readexactly(int(headers.get("content-length", "0")))
+    return int(status_line.split(" ", 2)[1]), headers.get("connection") != "close"

@@ -10,7 +10,8 @@ whether the quorum is met (:func:`quorum_may_be_met`; the last of several simult
 joins to commit sees them all), and only then :func:`form_if_met` checks the count again
 and forms it under ``FOR UPDATE``. The common answers touch only
 the rows they change, with plain SQL statements run on the session's connection
-(no ORM objects).
+(no ORM objects); on PostgreSQL an answer's new state and its event are written with
+the stored reply, in one statement (:class:`ReplyWrites`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from roster.models import Person, Role
@@ -31,6 +33,7 @@ from roster.quorum.models import (
     InboundMessage,
     Invitation,
     InvitationState,
+    QuorumEvent,
     QuorumRequest,
     RequestState,
 )
@@ -137,19 +140,84 @@ class Sender:
     sms_opt_out: bool
 
 
+_event = QuorumEvent.__table__
+_CHANGED = sa.update(_invitation).where(_invitation.c.id == sa.bindparam("change_invitation_id")).values(
+    state=sa.bindparam("change_state"), answered_at=sa.bindparam("change_at")).cte("changed")
+_NOTED = sa.insert(_event).values(
+    request_id=sa.bindparam("event_request_id"), at=sa.bindparam("event_at"), text=sa.bindparam("event_text")).cte("noted")
+
+
+def _store_statement(insert, *ctes: sa.CTE):
+    return (insert(_inbound).on_conflict_do_nothing(index_elements=[_inbound.c.provider_sid])
+            .returning(_inbound.c.id).add_cte(*ctes))
+
+
+#: Store a reply (its id, or nothing when another delivery stored it first), by dialect and
+#: (with a state change, with an event); PostgreSQL writes what is held in the same statement.
+_STORE = {
+    ("sqlite", False, False): _store_statement(sqlite.insert),
+    **{("postgresql", changed, noted): _store_statement(postgresql.insert, *([_CHANGED] if changed else []),
+                                                        *([_NOTED] if noted else []))
+       for changed in (False, True) for noted in (False, True)},
+}
+
+
+class ReplyWrites:
+    """What a reply writes besides any text it queues: its invitation's new state, an event
+    on the request, and last the reply itself.
+
+    SQLite writes the state and the event at once (a join then counts itself when it
+    checks the quorum). PostgreSQL holds them and writes them with the reply, in one
+    statement (data-modifying CTEs): one round trip instead of three. A reply changes at
+    most one invitation and notes at most one event; a second of either is written at once.
+    """
+
+    def __init__(self, session: Session, connection: sa.Connection) -> None:
+        self._session = session
+        self.connection = connection
+        self._dialect = connection.dialect.name
+        self._hold = self._dialect == "postgresql"
+        self._change: dict | None = None
+        self._event: dict | None = None
+
+    def set_state(self, invitation_id: int, state: InvitationState, at: datetime) -> None:
+        """The invitation's new state, answered at ``at``."""
+        if self._hold and self._change is None:
+            self._change = {"change_invitation_id": invitation_id, "change_state": state.value, "change_at": at}
+        else:
+            self.connection.execute(_SET_STATE, {"invitation_id": invitation_id, "state": state.value, "answered_at": at})
+
+    def note(self, request_id: int, text: str, at: datetime) -> None:
+        """An event on the request (see :func:`store.add_event`)."""
+        if self._hold and self._event is None:
+            self._event = {"event_request_id": request_id, "event_at": at, "event_text": text[:300]}
+        else:
+            add_event(self._session, request_id, text, at)
+
+    def store_reply(self, values: dict) -> int | None:
+        """Insert the reply (``values`` by column) with whatever is held; its id, or None when a
+        concurrent delivery of the same message stored it first."""
+        statement = _STORE[self._dialect, self._change is not None, self._event is not None]
+        parameters = values | (self._change or {}) | (self._event or {})
+        self._change = self._event = None
+        return self.connection.execute(statement, parameters).scalar()
+
+
 def load_target(connection: sa.Connection, invitation_id: int) -> Target:
     """An invitation and its request, read now."""
     return Target.from_row(connection.execute(_TARGET, {"invitation_id": invitation_id}).one())
 
 
 def act(
-    session: Session, connection: sa.Connection, sender: Sender, parsed: ParsedReply, target: Target | None,
+    session: Session, writes: ReplyWrites, sender: Sender, parsed: ParsedReply, target: Target | None,
     at: datetime, policy: EscalationPolicy, *, voice: bool,
 ) -> ReplyOutcome:
     """Apply a parsed reply from ``sender`` about ``target`` (None: they have no invitation to answer).
 
-    ``connection`` is the session's own (``session.connection()``): plain statements run on it.
+    ``writes.connection`` is the session's own (``session.connection()``): plain statements run on
+    it; the caller then stores the reply through ``writes`` (:meth:`ReplyWrites.store_reply`).
     """
+    connection = writes.connection
     if parsed.kind is ReplyKind.OPT_OUT:
         return _opt_out(session, sender, at)
     if parsed.kind is ReplyKind.OPT_IN or parsed.opts_in:
@@ -166,10 +234,10 @@ def act(
         # another reply may have changed the invitation or formed the quorum since the first read
         target = Target.from_row(connection.execute(_LOCK_TARGET, {"invitation_id": target.invitation_id}).one())
     if not parsed.is_answer:
-        return _help(session, connection, sender, target, at, send=not voice)
+        return _help(session, writes, sender, target, at, send=not voice)
     if target.request_state != RequestState.OPEN.value:
-        return _late(session, connection, sender, parsed, target, at)
-    return _answer(session, connection, sender, parsed, target, at, policy)
+        return _late(session, writes, sender, parsed, target, at)
+    return _answer(session, writes, sender, parsed, target, at, policy)
 
 
 def form_if_met(session: Session, outcome: ReplyOutcome, provider_sid: str, at: datetime,
@@ -218,7 +286,7 @@ def changes_nothing(parsed: ParsedReply, target: Target) -> bool:
     return not (joined and target.request_state == RequestState.FORMED.value)  # a late decline, not a drop-out
 
 
-def _answer(session: Session, connection: sa.Connection, sender: Sender, parsed: ParsedReply, target: Target,
+def _answer(session: Session, writes: ReplyWrites, sender: Sender, parsed: ParsedReply, target: Target,
             at: datetime, policy: EscalationPolicy) -> ReplyOutcome:
     new_state = InvitationState.JOINED if parsed.kind is ReplyKind.JOIN else InvitationState.DECLINED
     base = dict(invitation_id=target.invitation_id, request_id=target.request_id)
@@ -229,13 +297,13 @@ def _answer(session: Session, connection: sa.Connection, sender: Sender, parsed:
         if new_state is not InvitationState.JOINED or target.invitation_state != InvitationState.FAILED.value:
             return ReplyOutcome(f"ignored: invitation is {target.invitation_state}", **base)
     changed = target.invitation_state in (InvitationState.JOINED.value, InvitationState.DECLINED.value)
-    _set_state(connection, target.invitation_id, new_state, at)
+    writes.set_state(target.invitation_id, new_state, at)
     verb = "joined" if new_state is InvitationState.JOINED else "declined"
     changed_note = " (changed their answer)" if changed else ""
-    add_event(session, target.request_id, f"{first_name(sender.name)} {verb}{changed_note}", at)
+    writes.note(target.request_id, f"{first_name(sender.name)} {verb}{changed_note}", at)
     outcome = verb + (" (changed answer)" if changed else "")
     if new_state is InvitationState.JOINED:
-        if connection.dialect.name == "postgresql":  # the request is only share-locked: form it after commit
+        if writes.connection.dialect.name == "postgresql":  # the request is only share-locked: form it after commit
             return ReplyOutcome(outcome, check_quorum=True, **base)
         if quorum_met(session, target.request_id, target.need, target.need_metateam):
             form(session, lock_request(session, target.request_id), at, policy)
@@ -243,24 +311,24 @@ def _answer(session: Session, connection: sa.Connection, sender: Sender, parsed:
     return ReplyOutcome(outcome, **base)
 
 
-def _late(session: Session, connection: sa.Connection, sender: Sender, parsed: ParsedReply, target: Target,
+def _late(session: Session, writes: ReplyWrites, sender: Sender, parsed: ParsedReply, target: Target,
           at: datetime) -> ReplyOutcome:
     """An answer after the request closed: it does not count; a late join is thanked once."""
     base = dict(invitation_id=target.invitation_id, request_id=target.request_id)
     if parsed.kind is ReplyKind.DECLINE:
         joined = target.invitation_state == InvitationState.JOINED.value
         if joined and target.request_state == RequestState.FORMED.value:
-            _set_state(connection, target.invitation_id, InvitationState.DECLINED, at)
-            add_event(session, target.request_id, f"{first_name(sender.name)} dropped out after the quorum formed", at)
+            writes.set_state(target.invitation_id, InvitationState.DECLINED, at)
+            writes.note(target.request_id, f"{first_name(sender.name)} dropped out after the quorum formed", at)
             return ReplyOutcome("dropped out after forming", **base)
         return ReplyOutcome(f"late decline: request {target.request_state}", **base)
     if target.invitation_state == InvitationState.JOINED.value:
         return ReplyOutcome("already joined", **base)
     outcome = f"late join: request already {target.request_state}"
-    thanked = connection.execute(_THANKED, {"invitation_id": target.invitation_id, "outcome": outcome}).first()
+    thanked = writes.connection.execute(_THANKED, {"invitation_id": target.invitation_id, "outcome": outcome}).first()
     if thanked is not None:
         return ReplyOutcome(outcome, **base)
-    requester, case_reference = _party(connection, target)
+    requester, case_reference = _party(writes.connection, target)
     if target.request_state == RequestState.FORMED.value:
         text = messages.already_formed_sms(requester)
     else:
@@ -270,17 +338,17 @@ def _late(session: Session, connection: sa.Connection, sender: Sender, parsed: P
     return ReplyOutcome(outcome, reply_text=text if sent else None, queued=sent, **base)
 
 
-def _help(session: Session, connection: sa.Connection, sender: Sender, target: Target, at: datetime, *,
+def _help(session: Session, writes: ReplyWrites, sender: Sender, target: Target, at: datetime, *,
           send: bool) -> ReplyOutcome:
     """Keep an unparsed reply for the coordinator; send one help text per invitation."""
     base = dict(invitation_id=target.invitation_id, request_id=target.request_id, understood=False)
-    add_event(session, target.request_id, f"Unparsed reply from {first_name(sender.name)}", at)
+    writes.note(target.request_id, f"Unparsed reply from {first_name(sender.name)}", at)
     if not send or target.request_state != RequestState.OPEN.value or target.invitation_state not in ANSWERABLE:
         return ReplyOutcome("not understood", **base)
-    claimed = connection.execute(_CLAIM_HELP, {"invitation_id": target.invitation_id}).rowcount
+    claimed = writes.connection.execute(_CLAIM_HELP, {"invitation_id": target.invitation_id}).rowcount
     if not claimed:
         return ReplyOutcome("not understood (help already sent)", **base)
-    requester, case_reference = _party(connection, target)
+    requester, case_reference = _party(writes.connection, target)
     text = messages.help_sms(requester, case_reference, target.code)
     sent = _send(session, sender, text, target.request_id, at)
     return ReplyOutcome("not understood: help sent", reply_text=text, queued=sent, **base)
@@ -312,10 +380,6 @@ def _opt_out(session: Session, sender: Sender, at: datetime) -> ReplyOutcome:
         session.add(invitation)
         add_event(session, invitation.request_id, f"{first_name(sender.name)} opted out of SMS (STOP)", at)
     return ReplyOutcome("opted out of SMS", invitation_id=waiting[0].id if waiting else None)
-
-
-def _set_state(connection: sa.Connection, invitation_id: int, state: InvitationState, at: datetime) -> None:
-    connection.execute(_SET_STATE, {"invitation_id": invitation_id, "state": state.value, "answered_at": at})
 
 
 def _party(connection: sa.Connection, target: Target) -> tuple[str, str | None]:

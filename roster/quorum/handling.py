@@ -35,14 +35,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from roster.models import Person
 from roster.phones import PhoneError, normalise_phone
 from roster.quorum.answers import (
-    AUTOCOMMIT, TARGET_COLUMNS, ReplyOutcome, Sender, Target, act, changes_nothing, form_if_met, load_target,
-    quorum_may_be_met,
+    AUTOCOMMIT, TARGET_COLUMNS, ReplyOutcome, ReplyWrites, Sender, Target, act, changes_nothing, form_if_met,
+    load_target, quorum_may_be_met,
 )
 from roster.quorum.models import Channel, InboundMessage, Invitation, QuorumRequest, RequestState
 from roster.quorum.policy import DEFAULT_POLICY, EscalationPolicy
@@ -119,10 +118,6 @@ _SENDER_AND_TARGET = {
 }
 _SENDER_OF_INVITATION = sa.select(*_SENDER, _SEEN.label("seen")).join(
     _invitation, _invitation.c.person_id == _person.c.id).where(_invitation.c.id == sa.bindparam("invitation_id"))
-_STORE = {
-    name: insert(_inbound).on_conflict_do_nothing(index_elements=[_inbound.c.provider_sid]).returning(_inbound.c.id)
-    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
-}
 
 
 @dataclass(frozen=True)
@@ -245,12 +240,13 @@ def _handle_sms(session: Session, reply: SmsReply, policy: EscalationPolicy, *,
     if read_outside_transaction and not _stores_only(row, parsed, target):
         session.commit()  # ends the autocommit read (no round trip); what follows runs in a transaction
         connection = session.connection()
+    writes = ReplyWrites(session, connection)
     if row.id is None:
         result = ReplyOutcome("unknown sender", understood=parsed.kind is not ReplyKind.UNKNOWN)
     else:
         sender = Sender(row.id, row.name, row.phone, row.sms_opt_out)
-        result = act(session, connection, sender, parsed, target, received_at, policy, voice=False)
-    _store(connection, reply.provider_sid, Channel.SMS, phone, reply.body, received_at, result)
+        result = act(session, writes, sender, parsed, target, received_at, policy, voice=False)
+    _store(writes, reply.provider_sid, Channel.SMS, phone, reply.body, received_at, result)
     return result
 
 
@@ -281,19 +277,20 @@ def record_keypress(
     received_at = ensure_aware(received_at or utcnow())
     sid = keypress_sid(call_sid, digits)
     connection = session.connection()
+    writes = ReplyWrites(session, connection)
     row = connection.execute(_SENDER_OF_INVITATION, {"sid": sid, "invitation_id": invitation_id}).first()
     try:
         if row is None:
             result = ReplyOutcome("no such invitation", understood=False)
-            _store(connection, sid, Channel.VOICE, "", digits, received_at, result)
+            _store(writes, sid, Channel.VOICE, "", digits, received_at, result)
         elif row.seen:
             result = DUPLICATE
         else:
             sender = Sender(row.id, row.name, row.phone, row.sms_opt_out)
             parsed = parse_reply((digits or "").strip()[:1])
             target = load_target(connection, invitation_id)
-            result = act(session, connection, sender, parsed, target, received_at, policy or DEFAULT_POLICY, voice=True)
-            _store(connection, sid, Channel.VOICE, sender.phone, digits, received_at, result)
+            result = act(session, writes, sender, parsed, target, received_at, policy or DEFAULT_POLICY, voice=True)
+            _store(writes, sid, Channel.VOICE, sender.phone, digits, received_at, result)
     except ConcurrentDuplicate:
         session.rollback()
         result = DUPLICATE
@@ -322,15 +319,16 @@ def _phone(text: str) -> str:
         return text[:20]
 
 
-def _store(connection: sa.Connection, sid: str, channel: Channel, phone: str, body: str, at: datetime,
+def _store(writes: ReplyWrites, sid: str, channel: Channel, phone: str, body: str, at: datetime,
            result: ReplyOutcome) -> None:
-    """Keep the inbound message with what it did; raises ConcurrentDuplicate when a concurrent
-    delivery of the same message got there first (its insert waits for that transaction)."""
-    inbound_id = connection.execute(_STORE[connection.dialect.name], {
+    """Keep the inbound message with what it did (and what ``writes`` holds); raises
+    ConcurrentDuplicate when a concurrent delivery of the same message got there first (its
+    insert waits for that transaction)."""
+    inbound_id = writes.store_reply({
         "provider_sid": sid, "channel": channel.value, "from_phone": phone[:20], "body": (body or "")[:1600],
         "received_at": at, "invitation_id": result.invitation_id, "outcome": result.outcome[:200],
         "understood": result.understood,
-    }).scalar()
+    })
     if inbound_id is None:
         raise ConcurrentDuplicate(sid)
 

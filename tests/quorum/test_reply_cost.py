@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from roster.quorum import create_request, record_sms_reply
+from roster.quorum.models import Invitation, QuorumEvent
 from tests.quorum.conftest import NOW, counting
 
 
@@ -131,6 +132,26 @@ def test_on_postgresql_a_reply_that_changes_nothing_else_takes_no_transaction(ro
     with round_trips(engine) as stranger, new_session() as session:
         assert record_sms_reply(session, from_phone="+447700900999", body="1", provider_sid="SM3").outcome == "unknown sender"
     assert (repeated, duplicate, stranger) == (["statement"] * 2, ["statement"], ["statement"] * 2)
-    with round_trips(engine) as decline:
-        assert reply(roster, engine, new_session, "Bea Hart", "2", "SM4")[0].outcome == "declined"
-    assert decline[1].startswith("BEGIN") and decline[-1] == "COMMIT", decline  # a change: in a transaction, locked
+
+
+def test_on_postgresql_an_answer_that_changes_its_invitation_takes_five_round_trips(roster, open_request, engine,
+                                                                                    new_session):
+    """Read; then in a transaction lock the request and invitation (re-reading them) and write the
+    new state, the event and the reply in one statement; a join then reads whether the quorum is met."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("round trips to a server: PostgreSQL only")
+    with round_trips(engine) as decline, new_session() as session:
+        assert record_sms_reply(session, from_phone=roster.phone("Bea Hart"), body="2", provider_sid="SM1",
+                                received_at=NOW, form_quorum=False).outcome == "declined"
+    with round_trips(engine) as join, new_session() as session:
+        assert record_sms_reply(session, from_phone=roster.phone("Alex Green"), body="1", provider_sid="SM2",
+                                received_at=NOW, form_quorum=False).outcome == "joined"
+    in_a_transaction = ["statement", "BEGIN ISOLATION LEVEL READ COMMITTED", "statement", "statement", "COMMIT"]
+    assert (decline, join) == (in_a_transaction, [*in_a_transaction, "statement"])
+    with new_session() as session:
+        events = session.scalars(sa.select(QuorumEvent.text).where(QuorumEvent.request_id == open_request.id)
+                                 .order_by(QuorumEvent.id.desc()).limit(2)).all()
+        states = dict(session.exec(sa.select(Invitation.person_id, Invitation.state)
+                                   .where(Invitation.request_id == open_request.id)).all())
+    assert events == ["Alex joined", "Bea declined"]
+    assert (states[roster.people["Alex Green"].id], states[roster.people["Bea Hart"].id]) == ("joined", "declined")

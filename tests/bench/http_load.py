@@ -17,6 +17,10 @@ class HttpError(RuntimeError):
     """The server closed the connection or answered something this client cannot read."""
 
 
+class StaleConnection(HttpError):
+    """The server closed the connection before answering at all."""
+
+
 def encode_post(url: str, form: dict[str, str], headers: dict[str, str]) -> bytes:
     """A complete HTTP/1.1 POST of ``form`` (url-encoded) to ``url``, ready to write."""
     parts = urlsplit(url)
@@ -37,13 +41,26 @@ class Connections:
         self._open: list[asyncio.StreamWriter] = []
 
     async def send(self, request: bytes) -> int:
-        """Send one prepared request and read its whole answer; returns the status code."""
-        if self._idle:
+        """Send one prepared request and read its whole answer; returns the status code.
+
+        A kept-alive connection the server closed while it sat idle (uvicorn closes them after
+        5 s) is replaced by a new one, the request sent again: the server never read it."""
+        while self._idle:
             reader, writer = self._idle.pop()
-        else:
-            reader, writer = await asyncio.open_connection(self._host, self._port)
-            self._open.append(writer)
+            if reader.at_eof():
+                writer.close()
+                continue
+            writer.write(request)
+            try:
+                return await self._answer(reader, writer)
+            except StaleConnection:
+                writer.close()
+        reader, writer = await asyncio.open_connection(self._host, self._port)
+        self._open.append(writer)
         writer.write(request)
+        return await self._answer(reader, writer)
+
+    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> int:
         status, keep_alive = await _read_response(reader)
         if keep_alive:
             self._idle.append((reader, writer))
@@ -65,8 +82,12 @@ class Connections:
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
     try:
         head = await reader.readuntil(b"\r\n\r\n")
-    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError) as error:
-        raise HttpError("the server closed the connection or sent an unreadable head") from error
+    except asyncio.IncompleteReadError as error:
+        if not error.partial:
+            raise StaleConnection("the server closed the connection without answering") from error
+        raise HttpError("the server closed the connection in the middle of its answer") from error
+    except asyncio.LimitOverrunError as error:
+        raise HttpError("the server sent an answer head too long to read") from error
     status_line, *header_lines = head[:-4].decode("latin-1").split("\r\n")
     headers = {}
     for line in header_lines:

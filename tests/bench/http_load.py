@@ -75,7 +75,7 @@ class Connections:
         for writer in self._open:
             try:
                 await writer.wait_closed()
-            except OSError:
+            except OSError:  # reset by the server already
                 pass
 
 
@@ -86,6 +86,8 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
         if not error.partial:
             raise StaleConnection("the server closed the connection without answering") from error
         raise HttpError("the server closed the connection in the middle of its answer") from error
+    except ConnectionResetError as error:  # it closed with our request unread in its buffer
+        raise StaleConnection("the server reset the connection without answering") from error
     except asyncio.LimitOverrunError as error:
         raise HttpError("the server sent an answer head too long to read") from error
     status_line, *header_lines = head[:-4].decode("latin-1").split("\r\n")

@@ -44,7 +44,7 @@ from roster.quorum.models import InboundMessage, Invitation
 from tests.bench.cpu import MachineLoad, machine_load, process_cpu_seconds
 from tests.bench.databases import fresh_engine
 from tests.bench.figures import Figure, ms, percentile
-from tests.bench.http_load import Connections, encode_post
+from tests.bench.http_load import Connections, HttpError, encode_post
 from tests.bench.options import Options
 from tests.bench.processes import (
     Server, diveboat_serve, fake_twilio_process, free_port, twilio_settings, wait_until_answering,
@@ -57,6 +57,7 @@ except ImportError:  # Windows
     NEW_EVENT_LOOP = asyncio.new_event_loop
 
 RATE = 200
+NO_ANSWER = 0  # the status counted for a request whose connection broke before any answer
 NEED = 12
 RETRY_EVERY = 20  # every 20th request re-delivers an earlier MessageSid
 P99_TARGET = 5.0
@@ -183,7 +184,7 @@ async def steady(urls: list[str], token: str, replies: list[dict[str, str]],
     """POST ``replies`` at ``RATE`` per second (open loop, through the lean client of
     :mod:`tests.bench.http_load`, so the generator takes little of the machine it measures);
     returns (seconds into the run it was due, latency) for each 200 answer, its latency
-    counted from the request's scheduled moment, and the status codes of the others.
+    counted from the request's scheduled moment, and the status codes of the others (0: no answer).
 
     The generator's own garbage collector is paused while it sends (for the bare endpoint
     and the servers alike): a full collection of its heap takes 80-115 ms, which would
@@ -198,7 +199,10 @@ async def steady(urls: list[str], token: str, replies: list[dict[str, str]],
     connections = {url: Connections(url) for url in urls}
 
     async def post(url: str, request: bytes, due: float) -> None:
-        status = await connections[url].send(request)
+        try:
+            status = await connections[url].send(request)
+        except (HttpError, OSError):
+            status = NO_ANSWER
         if status == 200:
             answered.append((due - start, time.perf_counter() - due))
         else:

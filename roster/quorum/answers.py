@@ -42,6 +42,8 @@ from roster.quorum.replies import ParsedReply, ReplyKind
 from roster.quorum.store import REQUEST_PARTY, add_event, first_name, lock_request, queue_message
 
 ANSWERABLE = frozenset(s.value for s in ANSWERABLE_STATES)
+#: The outcome of a late join, stored on its reply, before the request's state: it is thanked once.
+LATE_JOIN = "late join: request already "
 #: Execution options for statements that are each their own transaction (no BEGIN or COMMIT round trips).
 AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 FORMED = "joined: quorum formed"
@@ -123,11 +125,13 @@ class Target:
     need_metateam: int
     requester_id: int
     case_id: int | None
+    #: A late join to this invitation was thanked already (as a read found it: a thank is never undone).
+    thanked: bool = False
 
     @classmethod
-    def from_row(cls, row) -> Target:
+    def from_row(cls, row, *, thanked: bool = False) -> Target:
         return cls(row.invitation_id, row.invitation_state, row.code, row.request_id, row.request_state, row.need,
-                   row.need_metateam, row.requester_id, row.case_id)
+                   row.need_metateam, row.requester_id, row.case_id, thanked)
 
 
 @dataclass(frozen=True)
@@ -280,7 +284,7 @@ def changes_nothing(parsed: ParsedReply, target: Target) -> bool:
         return False
     joined = target.invitation_state == InvitationState.JOINED.value
     if parsed.kind is ReplyKind.JOIN:
-        return joined  # already in, open or closed
+        return joined or target.thanked  # already in (open or closed), or a late join thanked before
     if target.request_state == RequestState.OPEN.value:
         return target.invitation_state == InvitationState.DECLINED.value
     return not (joined and target.request_state == RequestState.FORMED.value)  # a late decline, not a drop-out
@@ -324,9 +328,9 @@ def _late(session: Session, writes: ReplyWrites, sender: Sender, parsed: ParsedR
         return ReplyOutcome(f"late decline: request {target.request_state}", **base)
     if target.invitation_state == InvitationState.JOINED.value:
         return ReplyOutcome("already joined", **base)
-    outcome = f"late join: request already {target.request_state}"
-    thanked = writes.connection.execute(_THANKED, {"invitation_id": target.invitation_id, "outcome": outcome}).first()
-    if thanked is not None:
+    outcome = LATE_JOIN + target.request_state
+    if target.thanked or writes.connection.execute(
+            _THANKED, {"invitation_id": target.invitation_id, "outcome": outcome}).first() is not None:
         return ReplyOutcome(outcome, **base)
     requester, case_reference = _party(writes.connection, target)
     if target.request_state == RequestState.FORMED.value:

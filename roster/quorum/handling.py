@@ -40,7 +40,7 @@ from sqlmodel import Session
 from roster.models import Person
 from roster.phones import PhoneError, normalise_phone
 from roster.quorum.answers import (
-    AUTOCOMMIT, TARGET_COLUMNS, ReplyOutcome, ReplyWrites, Sender, Target, act, changes_nothing, form_if_met,
+    AUTOCOMMIT, LATE_JOIN, TARGET_COLUMNS, ReplyOutcome, ReplyWrites, Sender, Target, act, changes_nothing, form_if_met,
     load_target, quorum_may_be_met,
 )
 from roster.quorum.models import Channel, InboundMessage, Invitation, QuorumRequest, RequestState
@@ -92,7 +92,9 @@ _seen = sa.select(_SEEN.label("seen")).subquery("seen_before")
 
 
 def _sender_and_target_query(by_code: bool, lateral: bool) -> sa.Select:
-    """One row whatever the phone: was the sid seen, and the person (None if unknown) with their target.
+    """One row whatever the phone: was the sid seen, and the person (None if unknown) with their target;
+    on PostgreSQL also whether a late join to that target was thanked already (``thanked``: it
+    decides whether the reply needs a transaction; SQLite's batches do not ask).
 
     PostgreSQL reads the target as a ``LATERAL`` subquery: the sender's few invitations by
     index. Joined on ``invitation.id = (subquery)`` instead, its planner may hash every
@@ -101,10 +103,13 @@ def _sender_and_target_query(by_code: bool, lateral: bool) -> sa.Select:
     sender = _seen.outerjoin(_person, _person.c.phone == sa.bindparam("phone"))
     if lateral:
         target = _target_query(by_code).lateral("target")
-        return sa.select(_seen.c.seen, *_SENDER, *target.c).select_from(sender.outerjoin(target, sa.true()))
+        thanked = sa.exists().where(_inbound.c.invitation_id == target.c.invitation_id,
+                                    _inbound.c.outcome == sa.literal(LATE_JOIN) + target.c.request_state)
+        return (sa.select(_seen.c.seen, *_SENDER, *target.c, thanked.label("thanked"))
+                .select_from(sender.outerjoin(target, sa.true())))
     target_id = _target_query(by_code).with_only_columns(_invitation.c.id).scalar_subquery()
     return (
-        sa.select(_seen.c.seen, *_SENDER, *TARGET_COLUMNS)
+        sa.select(_seen.c.seen, *_SENDER, *TARGET_COLUMNS, sa.false().label("thanked"))
         .select_from(
             sender.outerjoin(_invitation, _invitation.c.id == target_id)
             .outerjoin(_request, _request.c.id == _invitation.c.request_id)
@@ -236,7 +241,7 @@ def _handle_sms(session: Session, reply: SmsReply, policy: EscalationPolicy, *,
     if row.id is not None and row.invitation_id is None and parsed.code is not None:
         parsed = ParsedReply(ReplyKind.UNKNOWN)  # a code that matches nothing: help, as if unreadable
         row = _sender_and_target(connection, reply.provider_sid, phone, parsed, received_at)
-    target = Target.from_row(row) if row.invitation_id is not None else None
+    target = Target.from_row(row, thanked=row.thanked) if row.invitation_id is not None else None
     if read_outside_transaction and not _stores_only(row, parsed, target):
         session.commit()  # ends the autocommit read (no round trip); what follows runs in a transaction
         connection = session.connection()

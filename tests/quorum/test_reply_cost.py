@@ -132,6 +132,14 @@ def test_on_postgresql_a_reply_that_changes_nothing_else_takes_no_transaction(ro
     with round_trips(engine) as stranger, new_session() as session:
         assert record_sms_reply(session, from_phone="+447700900999", body="1", provider_sid="SM3").outcome == "unknown sender"
     assert (repeated, duplicate, stranger) == (["statement"] * 2, ["statement"], ["statement"] * 2)
+    for name, sid in (("Bea Hart", "SM4"), ("Cal Idris", "SM5")):
+        reply(roster, engine, new_session, name, "1", sid)
+    with round_trips(engine) as first_late_join:
+        assert reply(roster, engine, new_session, "Dee Jones", "1", "SM6")[0].reply_text  # thanked, in a transaction
+    with round_trips(engine) as second_late_join:
+        assert reply(roster, engine, new_session, "Dee Jones", "1", "SM7")[0].outcome == "late join: request already formed"
+    assert "COMMIT" in first_late_join and second_late_join == ["statement"] * 2
+    assert len(roster.inbox("Dee Jones")) == 3  # invited, stood down, thanked once
 
 
 def test_on_postgresql_an_answer_that_changes_its_invitation_takes_five_round_trips(roster, open_request, engine,

@@ -277,9 +277,9 @@ def quorum_may_be_met(session: Session, request_id: int) -> bool:
 
 
 def changes_nothing(parsed: ParsedReply, target: Target) -> bool:
-    """An answer that, as things stand, only gets recorded: the same answer again, or a late one
-    that is neither a drop-out nor a join to thank. It needs no lock: should the invitation change
-    meanwhile, the reply simply counts as having come first."""
+    """An answer that, as things stand, only gets recorded: the same answer again, a late join
+    thanked before, or a late decline that is not a drop-out. It needs no lock: should the
+    invitation change meanwhile, the reply simply counts as having come first."""
     if not parsed.is_answer:
         return False
     joined = target.invitation_state == InvitationState.JOINED.value

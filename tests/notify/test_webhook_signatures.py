@@ -5,13 +5,15 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 from starlette.datastructures import FormData
+from starlette.requests import Request
 from twilio.request_validator import RequestValidator
 
 from notify.server import create_server
-from notify.webhooks import signature_matches
+from notify.webhooks import MAX_BODY_BYTES, read_form, signature_matches
 from roster.quorum.models import InboundMessage, OutboundMessage, QuorumEvent
 from tests.fake_twilio import ServerThread
 from tests.notify.helpers import ask_for_quorum, invitation_states, unsent, wait_for
@@ -151,3 +153,33 @@ class _MultiDict(dict):
     def getall(self, name):
         value = self[name]
         return value if isinstance(value, list) else [value]
+
+
+FORM_BODIES = [
+    b"Body=1+thanks&From=%2B447700900123&Empty=&MediaUrl=a&MediaUrl=b",
+    "Body=Caf%C3%A9+%F0%9F%98%80+%26+ok%3D1%3Bx&To=%2B44".encode(),
+    b"A=%ZZ&B=%E9&C",
+    b"",
+    b"&&a=1&&",
+]
+
+
+@pytest.mark.parametrize("body", FORM_BODIES)
+async def test_the_webhook_form_reads_as_starlettes_parser_reads_it(body):
+    scope = {"type": "http", "method": "POST", "path": "/twilio/sms", "query_string": b"",
+             "headers": [(b"content-type", b"application/x-www-form-urlencoded; charset=utf-8")]}
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    ours, starlettes = await read_form(Request(scope, receive)), await Request(scope, receive).form()
+    assert list(ours.multi_items()) == list(starlettes.multi_items())
+
+
+def test_an_oversized_webhook_body_is_refused_before_it_is_read_whole(serve, twilio, new_session):
+    service = serve()
+    params = {"AccountSid": twilio.account_sid, "Body": "x" * (MAX_BODY_BYTES + 1), "From": "+447700900123",
+              "MessageSid": "SM" + "e" * 32, "To": twilio.number}
+    response = twilio.post_signed(f"{service.url}/twilio/sms", params)
+    assert response.status_code == 413 and "not a Twilio webhook" in response.json()["detail"]
+    assert count(new_session, InboundMessage) == 0

@@ -18,8 +18,8 @@ row with its outcome. Its unique MessageSid settles a race between two deliverie
 one message (PostgreSQL): the second insert waits for the first transaction, finds
 the row, and its own transaction is rolled back.
 
-On PostgreSQL the first read runs outside a transaction (autocommit), and so does the
-store of a reply that changes nothing else (a duplicate, a repeated or late answer, an
+On PostgreSQL the first read runs outside a transaction (autocommit; unless the caller's
+session is in one already), and so does the store of a reply that changes nothing else (a duplicate, a repeated or late answer, an
 unknown sender): one statement is its own transaction, and at READ COMMITTED a
 transaction around a read and one write guarantees nothing more. That saves the BEGIN and
 COMMIT round trips of most replies once a burst of answers is over. A reply that changes
@@ -157,8 +157,9 @@ def record_sms_reply(
     policy = policy or DEFAULT_POLICY
     received_at = ensure_aware(received_at or utcnow())
     try:
+        outside = session.get_bind().dialect.name == "postgresql" and not session.in_transaction()
         result = _handle_sms(session, SmsReply(from_phone, body, provider_sid, received_at), policy,
-                             read_outside_transaction=session.get_bind().dialect.name == "postgresql")
+                             read_outside_transaction=outside)
     except ConcurrentDuplicate:
         session.rollback()
         result = DUPLICATE

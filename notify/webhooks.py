@@ -39,6 +39,7 @@ from roster.quorum.outbox import record_delivery_status
 from roster.settings import Settings
 from roster.timeutil import utcnow
 from notify.dispatch import DeliveryKicker
+from notify.twilio_client import FORM_CONTENT_TYPE
 from notify.voice import (
     DECLINE_DIGIT,
     JOIN_DIGIT,
@@ -52,7 +53,6 @@ from notify.voice import (
 
 log = logging.getLogger(__name__)
 PREFIX = "/twilio"
-FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 #: Twilio's webhooks are a few kilobytes (an SMS with ten media URLs about 5 KB).
 MAX_BODY_BYTES = 64 * 1024
 MAX_FIELDS = 1000  # as Starlette's form parser allows

@@ -39,7 +39,7 @@ from roster.quorum.models import (
 )
 from roster.quorum.policy import EscalationPolicy
 from roster.quorum.replies import ParsedReply, ReplyKind
-from roster.quorum.store import REQUEST_PARTY, add_event, first_name, lock_request, queue_message
+from roster.quorum.store import REQUEST_PARTY, add_event, event_values, first_name, lock_request, queue_message
 
 ANSWERABLE = frozenset(s.value for s in ANSWERABLE_STATES)
 #: The outcome of a late join, stored on its reply, before the request's state: it is thanked once.
@@ -147,7 +147,7 @@ class Sender:
 _event = QuorumEvent.__table__
 _CHANGED = sa.update(_invitation).where(_invitation.c.id == sa.bindparam("change_invitation_id")).values(
     state=sa.bindparam("change_state"), answered_at=sa.bindparam("change_at")).cte("changed")
-_NOTED = sa.insert(_event).values(
+_NOTED = sa.insert(_event).values(  # store.event_values' columns as event_<column>
     request_id=sa.bindparam("event_request_id"), at=sa.bindparam("event_at"), text=sa.bindparam("event_text")).cte("noted")
 
 
@@ -194,7 +194,7 @@ class ReplyWrites:
     def note(self, request_id: int, text: str, at: datetime) -> None:
         """An event on the request (see :func:`store.add_event`)."""
         if self._hold and self._event is None:
-            self._event = {"event_request_id": request_id, "event_at": at, "event_text": text[:300]}
+            self._event = {f"event_{column}": value for column, value in event_values(request_id, text, at).items()}
         else:
             add_event(self._session, request_id, text, at)
 
@@ -210,6 +210,15 @@ class ReplyWrites:
 def load_target(connection: sa.Connection, invitation_id: int) -> Target:
     """An invitation and its request, read now."""
     return Target.from_row(connection.execute(_TARGET, {"invitation_id": invitation_id}).one())
+
+
+def writes_nothing(parsed: ParsedReply, target: Target | None, *, sms_opt_out: bool) -> bool:
+    """Whether :func:`act` would write nothing for this reply from a known sender (the caller then
+    stores the reply alone): an answer with nothing to answer, or one that changes nothing. It
+    follows ``act``'s own order: opting out or back in writes."""
+    if parsed.kind in (ReplyKind.OPT_OUT, ReplyKind.OPT_IN) or (parsed.opts_in and sms_opt_out):
+        return False
+    return target is None or changes_nothing(parsed, target)
 
 
 def act(

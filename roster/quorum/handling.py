@@ -19,9 +19,10 @@ one message (PostgreSQL): the second insert waits for the first transaction, fin
 the row, and its own transaction is rolled back.
 
 On PostgreSQL the first read runs outside a transaction (autocommit; unless the caller's
-session is in one already), and so does the store of a reply that changes nothing else (a duplicate, a repeated or late answer, an
-unknown sender): one statement is its own transaction, and at READ COMMITTED a
-transaction around a read and one write guarantees nothing more. That saves the BEGIN and
+session is in one already), and so does the store of a reply that changes nothing else (a
+duplicate, a repeated or late answer, an unknown sender): one statement is its own
+transaction, and at READ COMMITTED a transaction around a read and one write guarantees
+nothing more. That saves the BEGIN and
 COMMIT round trips of most replies once a burst of answers is over. A reply that changes
 something then opens a transaction and locks what it changes (:func:`answers.act`).
 """
@@ -40,8 +41,8 @@ from sqlmodel import Session
 from roster.models import Person
 from roster.phones import PhoneError, normalise_phone
 from roster.quorum.answers import (
-    AUTOCOMMIT, LATE_JOIN, TARGET_COLUMNS, ReplyOutcome, ReplyWrites, Sender, Target, act, changes_nothing, form_if_met,
-    load_target, quorum_may_be_met,
+    AUTOCOMMIT, LATE_JOIN, TARGET_COLUMNS, ReplyOutcome, ReplyWrites, Sender, Target, act, form_if_met, load_target,
+    quorum_may_be_met, writes_nothing,
 )
 from roster.quorum.models import Channel, InboundMessage, Invitation, QuorumRequest, RequestState
 from roster.quorum.policy import DEFAULT_POLICY, EscalationPolicy
@@ -243,7 +244,7 @@ def _handle_sms(session: Session, reply: SmsReply, policy: EscalationPolicy, *,
         parsed = ParsedReply(ReplyKind.UNKNOWN)  # a code that matches nothing: help, as if unreadable
         row = _sender_and_target(connection, reply.provider_sid, phone, parsed, received_at)
     target = Target.from_row(row, thanked=row.thanked) if row.invitation_id is not None else None
-    if read_outside_transaction and not _stores_only(row, parsed, target):
+    if read_outside_transaction and not (row.id is None or writes_nothing(parsed, target, sms_opt_out=row.sms_opt_out)):
         session.commit()  # ends the autocommit read (no round trip); what follows runs in a transaction
         connection = session.connection()
     writes = ReplyWrites(session, connection)
@@ -254,18 +255,6 @@ def _handle_sms(session: Session, reply: SmsReply, policy: EscalationPolicy, *,
         result = act(session, writes, sender, parsed, target, received_at, policy, voice=False)
     _store(writes, reply.provider_sid, Channel.SMS, phone, reply.body, received_at, result)
     return result
-
-
-def _stores_only(row, parsed: ParsedReply, target: Target | None) -> bool:
-    """Whether acting on this reply writes nothing but the reply itself (see :func:`answers.act`):
-    an unknown sender, or an answer with nothing to answer or that changes nothing."""
-    if row.id is None:
-        return True
-    if parsed.kind in (ReplyKind.OPT_OUT, ReplyKind.OPT_IN) or (parsed.opts_in and row.sms_opt_out):
-        return False
-    if target is None:
-        return True
-    return changes_nothing(parsed, target)
 
 
 def record_keypress(

@@ -88,7 +88,12 @@ def forget_loaded(session: Session, *classes: type) -> None:
 
 def add_event(session: Session, request_id: int, text: str, now: datetime) -> None:
     """Note a step taken on a request (shown on the quorum screen and by ``quorum status``)."""
-    session.execute(_ADD_EVENT, {"request_id": request_id, "at": now, "text": text[:300]})
+    session.execute(_ADD_EVENT, event_values(request_id, text, now))
+
+
+def event_values(request_id: int, text: str, now: datetime) -> dict:
+    """An event's row by column (``request_id``, ``at``, ``text``), its text cut to fit."""
+    return {"request_id": request_id, "at": now, "text": text[:300]}
 
 
 #: Who a text names or reaches: id, name, phone and SMS opt-out (plain rows, not ORM objects: a

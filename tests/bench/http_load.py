@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import urlencode, urlsplit
 
+from notify.twilio_client import FORM_CONTENT_TYPE
+
 
 class HttpError(RuntimeError):
     """The server closed the connection or answered something this client cannot read."""
@@ -26,7 +28,7 @@ def encode_post(url: str, form: dict[str, str], headers: dict[str, str]) -> byte
     parts = urlsplit(url)
     body = urlencode(form).encode()
     path = parts.path + (f"?{parts.query}" if parts.query else "")
-    lines = [f"POST {path} HTTP/1.1", f"Host: {parts.netloc}", "Content-Type: application/x-www-form-urlencoded",
+    lines = [f"POST {path} HTTP/1.1", f"Host: {parts.netloc}", f"Content-Type: {FORM_CONTENT_TYPE}",
              f"Content-Length: {len(body)}", *(f"{name}: {value}" for name, value in headers.items())]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 

@@ -22,7 +22,9 @@ from datetime import datetime
 
 from roster.db import SessionFactory
 from roster.quorum.models import MessageKind, QuorumRequest
-from roster.quorum.outbox import claim_outbound, describe_twilio_error, mark_failed, mark_outbox, mark_sent_many
+from roster.quorum.outbox import (
+    anything_to_claim, claim_outbound, describe_twilio_error, mark_failed, mark_outbox, mark_sent_many,
+)
 from roster.settings import Settings
 from roster.timeutil import utcnow
 from notify.sending import Attempt, Outgoing, SendingProcess, attempt_all
@@ -183,7 +185,13 @@ async def deliver_pending_async(settings: Settings, new_session: SessionFactory,
 def deliver_pending(settings: Settings, new_session: SessionFactory, *, worker: str | None = None,
                     now: datetime | None = None, limit: int = CLAIM_LIMIT,
                     sending: SendingProcess | None = None) -> DeliveryReport:
-    """Blocking wrapper of :func:`deliver_pending_async`; call it from a thread, not an event loop."""
+    """Blocking wrapper of :func:`deliver_pending_async`; call it from a thread, not an event loop.
+
+    With nothing to send (the escalation clock's usual turn) it returns after one read,
+    without starting an event loop and its threads."""
+    with new_session() as session:
+        if not anything_to_claim(session, now=now):
+            return DeliveryReport()
     return asyncio.run(deliver_pending_async(settings, new_session, worker=worker, now=now, limit=limit,
                                              sending=sending))
 

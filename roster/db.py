@@ -124,6 +124,15 @@ def session_factory(engine: Engine) -> SessionFactory:
     return new_session
 
 
+def read_connection(session: Session) -> sa.Connection:
+    """The session's connection, for reads: a transaction it opens now starts with a deferred
+    ``BEGIN`` on SQLite (no writer's lock; commit the session before writing). A session
+    already in a transaction keeps its connection as it is."""
+    if session.in_transaction():
+        return session.connection()
+    return session.connection(execution_options={READ_ONLY: True})
+
+
 @contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
     """A session for reads only: deferred BEGIN on SQLite, so it never waits on writers."""

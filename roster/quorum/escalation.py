@@ -8,11 +8,13 @@ one process is seen, not repeated, by the next.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from roster.db import read_connection
 from roster.models import Person
 from roster.quorum import messages
 from roster.quorum.candidates import next_candidates
@@ -59,15 +61,30 @@ def advance(session: Session, now: datetime | None = None, policy: EscalationPol
 
 
 def due_request_ids(session: Session, now: datetime, policy: EscalationPolicy) -> list[int]:
-    """Open requests that may have a step due at ``now`` (one read, no locks), so the clock
-    locks only those instead of every open request on every turn.
+    """Open requests that may have a step due at ``now`` (one read, no locks: on SQLite no
+    writer's lock either), so the clock locks only those instead of every open request on every turn.
 
     A superset of what :func:`_advance_request` acts on: the deadline has passed; enough
     people have joined; someone has been silent longer than ``voice_after``; nobody is left
     waiting; or the last wave is older than ``wave_interval`` (each for the request's own
     policy: the service's, or its urgent variant).
     """
+    urgent = policy.urgent()
+    parameters = {"now": now}
+    for name, own in (("usual", policy), ("urgent", urgent)):
+        parameters[f"{name}_silent_since"] = now - own.voice_after
+        parameters[f"{name}_wave_since"] = now - own.wave_interval
+    query = _due_query(policy.voice_enabled, urgent.voice_enabled)
+    return list(read_connection(session).execute(query, parameters).scalars())
+
+
+@functools.lru_cache(maxsize=4)
+def _due_query(usual_voice: bool, urgent_voice: bool) -> sa.Select:
+    """The statement behind :func:`due_request_ids`, built once per kind of policy (the clock runs
+    it every turn): parameters ``now`` and, for ``usual`` and ``urgent`` requests,
+    ``<kind>_silent_since`` and ``<kind>_wave_since``."""
     request = QuorumRequest.__table__.c
+
     def invitations():  # a fresh alias per subquery, each tied to the outer request
         table = Invitation.__table__.alias()
         return table.c, table.c.request_id == request.id
@@ -82,26 +99,26 @@ def due_request_ids(session: Session, now: datetime, policy: EscalationPolicy) -
     joined = sa.select(sa.func.count()).where(mine, joins.state == InvitationState.JOINED.value).scalar_subquery()
     pending, mine = invitations()
     waiting = sa.select(sa.func.count()).where(mine, pending.state.in_(WAITING)).scalar_subquery()
-    due = []
-    for urgent, own in ((False, policy), (True, policy.urgent())):
+
+    def overdue(kind: str, voice: bool):
         silent, mine = invitations()
         silent_too_long = sa.exists().where(
             mine, silent.state.in_([InvitationState.SENT.value, InvitationState.DELIVERED.value]),
-            silent.voice_called_at.is_(None), silent.created_at <= now - own.voice_after,
-        ) if own.voice_enabled else sa.false()
-        query = sa.select(request.id).where(
-            request.state == RequestState.OPEN.value,
-            request.urgent.is_(urgent),
-            sa.or_(
-                request.deadline_at <= now,
-                joined >= request.need,
-                silent_too_long,
-                waiting == 0,
-                last_wave_start <= now - own.wave_interval,
-            ),
-        )
-        due += session.connection().execute(query).scalars().all()
-    return sorted(due)
+            silent.voice_called_at.is_(None), silent.created_at <= sa.bindparam(f"{kind}_silent_since"),
+        ) if voice else sa.false()
+        return sa.and_(request.urgent.is_(kind == "urgent"),
+                       sa.or_(silent_too_long, last_wave_start <= sa.bindparam(f"{kind}_wave_since")))
+
+    return sa.select(request.id).where(
+        request.state == RequestState.OPEN.value,
+        sa.or_(
+            request.deadline_at <= sa.bindparam("now"),
+            joined >= request.need,
+            waiting == 0,
+            overdue("usual", usual_voice),
+            overdue("urgent", urgent_voice),
+        ),
+    ).order_by(request.id)
 
 
 def _advance_request(session: Session, request_id: int, now: datetime, policy: EscalationPolicy) -> list[str]:

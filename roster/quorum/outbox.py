@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from roster.db import read_connection
 from roster.models import Person
 from roster.quorum.invite import replace
 from roster.quorum.models import (
@@ -142,6 +143,21 @@ def describe_twilio_error(code: object) -> str:
     return TWILIO_ERRORS.get(text, f"Twilio error {text}")
 
 
+def _claimable(now: datetime) -> sa.ColumnElement[bool]:
+    """Messages a sender may claim at ``now``: queued, or left in ``sending`` past the claim timeout."""
+    return sa.or_(
+        OutboundMessage.status == MessageStatus.QUEUED.value,
+        sa.and_(OutboundMessage.status == MessageStatus.SENDING.value, OutboundMessage.claimed_at < now - CLAIM_TIMEOUT),
+    )
+
+
+def anything_to_claim(session: Session, *, now: datetime | None = None) -> bool:
+    """Whether :func:`claim_outbound` would find a message now: one read, no locks (on SQLite no
+    writer's lock either), so a sender with nothing to do does not queue behind the writers."""
+    claimable = _claimable(ensure_aware(now or utcnow()))
+    return read_connection(session).execute(sa.select(sa.exists().where(claimable))).scalar()
+
+
 def claim_outbound(session: Session, *, worker: str, limit: int = 100, now: datetime | None = None) -> list[OutboundMessage]:
     """Atomically move up to ``limit`` queued messages to ``sending`` for ``worker``.
 
@@ -149,11 +165,7 @@ def claim_outbound(session: Session, *, worker: str, limit: int = 100, now: date
     again. PostgreSQL skips rows another sender has locked; SQLite's ``BEGIN
     IMMEDIATE`` already lets one claimer in at a time.
     """
-    now = ensure_aware(now or utcnow())
-    claimable = sa.or_(
-        OutboundMessage.status == MessageStatus.QUEUED.value,
-        sa.and_(OutboundMessage.status == MessageStatus.SENDING.value, OutboundMessage.claimed_at < now - CLAIM_TIMEOUT),
-    )
+    claimable = _claimable(ensure_aware(now or utcnow()))
     ids = list(
         session.exec(
             select(OutboundMessage.id).where(claimable).order_by(OutboundMessage.id).limit(limit).with_for_update(skip_locked=True)

@@ -16,9 +16,12 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
 
 from roster.db import SessionFactory
 from roster.quorum.models import MessageKind, QuorumRequest
@@ -62,24 +65,35 @@ def conference_room(request: QuorumRequest) -> str:
     return request.conference_name or f"diveboat-quorum-{request.id}"
 
 
-def _claim(new_session: SessionFactory, worker: str, limit: int, now: datetime | None) -> list[Outgoing]:
-    with new_session() as session:
-        rows = claim_outbound(session, worker=worker, limit=limit, now=now)
-        rooms = {}
-        for row in rows:
-            if row.kind == MessageKind.CONFERENCE and row.request_id is not None:
-                request = session.get(QuorumRequest, row.request_id)
-                rooms[row.id] = conference_room(request) if request else f"diveboat-quorum-{row.request_id}"
-        return [Outgoing(row.id, row.kind, row.to_phone, row.body, row.invitation_id, rooms.get(row.id)) for row in rows]
+def _claim(session: Session, *, worker: str, limit: int, now: datetime | None) -> list[Outgoing]:
+    rows = claim_outbound(session, worker=worker, limit=limit, now=now)
+    rooms = {}
+    for row in rows:
+        if row.kind == MessageKind.CONFERENCE and row.request_id is not None:
+            request = session.get(QuorumRequest, row.request_id)
+            rooms[row.id] = conference_room(request) if request else f"diveboat-quorum-{row.request_id}"
+    return [Outgoing(row.id, row.kind, row.to_phone, row.body, row.invitation_id, rooms.get(row.id)) for row in rows]
 
 
-def _record(new_session: SessionFactory, action, *args, now: datetime | None) -> None:
-    with new_session() as session:
-        action(session, *args, now=now)
+#: ``run(action, **kwargs)``: ``action(session, **kwargs)`` in a new session, off the event loop.
+DatabaseRunner = Callable[..., Awaitable[Any]]
+
+
+def in_threads(new_session: SessionFactory) -> DatabaseRunner:
+    """A :data:`DatabaseRunner` on asyncio's default threads."""
+
+    async def run(action: Callable[..., Any], **kwargs) -> Any:
+        def call() -> Any:
+            with new_session() as session:
+                return action(session, **kwargs)
+
+        return await asyncio.to_thread(call)
+
+    return run
 
 
 class _Recorder:
-    """Records send results in one thread, a batch at a time, as they arrive.
+    """Records send results one batch at a time, as they arrive.
 
     Concurrent writers would only queue for SQLite's write lock (and sleep in its busy
     handler); one writer keeps each result's commit close to its request, so a crash
@@ -87,8 +101,8 @@ class _Recorder:
     messages are marked in one go (``mark_sent_many``), failures one by one.
     """
 
-    def __init__(self, new_session: SessionFactory, now: datetime | None) -> None:
-        self.new_session = new_session
+    def __init__(self, run: DatabaseRunner, now: datetime | None) -> None:
+        self.run = run
         self.now = now
         self._sent: list[tuple[int, str]] = []
         self._failed: list[tuple[int, str, str]] = []
@@ -110,25 +124,26 @@ class _Recorder:
         while self._sent or self._failed:
             sent, self._sent = self._sent, []
             failed, self._failed = self._failed, []
-            await asyncio.to_thread(self._write, sent, failed)
-
-    def _write(self, sent: list[tuple[int, str]], failed: list[tuple[int, str, str]]) -> None:
-        with self.new_session() as session:
-            try:
-                mark_sent_many(session, sent, now=self.now)
-            except Exception:  # the rows stay claimed and are sent again once the claim expires
-                session.rollback()
-                log.exception("could not record %d sent messages", len(sent))
-            for message_id, code, words in failed:
-                try:
-                    mark_failed(session, message_id, code, words, now=self.now)
-                except Exception:  # one bad row must not keep the others unrecorded
-                    session.rollback()
-                    log.exception("could not record a send result for outbound message %s", message_id)
+            await self.run(_write_results, sent=sent, failed=failed, now=self.now)
 
     async def finish(self) -> None:
         while self._task is not None and not self._task.done():
             await self._task
+
+
+def _write_results(session: Session, *, sent: list[tuple[int, str]], failed: list[tuple[int, str, str]],
+                   now: datetime | None) -> None:
+    try:
+        mark_sent_many(session, sent, now=now)
+    except Exception:  # the rows stay claimed and are sent again once the claim expires
+        session.rollback()
+        log.exception("could not record %d sent messages", len(sent))
+    for message_id, code, words in failed:
+        try:
+            mark_failed(session, message_id, code, words, now=now)
+        except Exception:  # one bad row must not keep the others unrecorded
+            session.rollback()
+            log.exception("could not record a send result for outbound message %s", message_id)
 
 
 def _apply(item: Outgoing, result: Attempt, report: DeliveryReport, recorder: _Recorder) -> None:
@@ -146,10 +161,12 @@ def _apply(item: Outgoing, result: Attempt, report: DeliveryReport, recorder: _R
 
 async def deliver_pending_async(settings: Settings, new_session: SessionFactory, *, worker: str | None = None,
                                 now: datetime | None = None, limit: int = CLAIM_LIMIT,
-                                concurrency: int | None = None, sending: SendingProcess | None = None) -> DeliveryReport:
+                                concurrency: int | None = None, sending: SendingProcess | None = None,
+                                database: DatabaseRunner | None = None) -> DeliveryReport:
     """Claim queued messages and send them concurrently (or mark them ``outbox``), at most
     ``concurrency`` (``settings.send_concurrency`` by default) Twilio requests in flight,
-    from this process or, given one, from ``sending``.
+    from this process or, given one, from ``sending``. The claims and results are written
+    through ``database`` (default: asyncio's threads; a server passes its database threads).
 
     A failed invitation is replaced at once by the roster, which queues a new one:
     such follow-ups are sent in further passes (at most ``MAX_PASSES``).
@@ -157,16 +174,17 @@ async def deliver_pending_async(settings: Settings, new_session: SessionFactory,
     report = DeliveryReport()
     worker = worker or worker_name()
     concurrency = concurrency or settings.send_concurrency
+    run = database or in_threads(new_session)
     for _ in range(MAX_PASSES):
-        items = await asyncio.to_thread(_claim, new_session, worker, limit, now)
+        items = await run(_claim, worker=worker, limit=limit, now=now)
         if not items:
             break
         if not twilio_configured(settings):
-            await asyncio.to_thread(_record, new_session, mark_outbox, [item.id for item in items], now=now)
+            await run(mark_outbox, message_ids=[item.id for item in items], now=now)
             report.outbox += len(items)
             continue
         failed_before = report.failed
-        recorder = _Recorder(new_session, now)
+        recorder = _Recorder(run, now)
         if sending is not None:
             for item, result in zip(items, await sending.attempt_all(items, concurrency), strict=True):
                 _apply(item, result, report, recorder)
@@ -202,8 +220,10 @@ class DeliveryKicker:
 
     A pass starts ``gather_seconds`` after its kick, so the texts a burst of replies queues
     go out together: one claim, one Twilio connection pool and one result batch instead of
-    a pass per reply. The pass runs on the loop that answers the webhooks (its database work
-    in threads), and its Twilio requests in ``sending`` when given (``diveboat serve``), so
+    a pass per reply. The pass runs on the loop that answers the webhooks, its database work
+    through ``database`` (a server's database threads: on SQLite the one thread that records
+    replies, so claims and replies take turns instead of contending for the interpreter and
+    the write lock), and its Twilio requests in ``sending`` when given (``diveboat serve``), so
     the CPU they take is not the webhooks'; without one they run on the loop too, which
     interleaves them with the webhooks at every ``await`` (a sending thread would keep the
     interpreter from them for up to its switch interval, 5 ms, at a time).
@@ -211,10 +231,11 @@ class DeliveryKicker:
 
     def __init__(self, settings: Settings, new_session: SessionFactory, *,
                  clock: Callable[[], datetime] = utcnow, gather_seconds: float = GATHER_SECONDS,
-                 sending: SendingProcess | None = None) -> None:
+                 sending: SendingProcess | None = None, database: DatabaseRunner | None = None) -> None:
         self.settings = settings
         self.new_session = new_session
         self.sending = sending
+        self.database = database
         self.clock = clock
         self.gather_seconds = gather_seconds
         self.worker = worker_name()
@@ -233,7 +254,7 @@ class DeliveryKicker:
                 self._again = False
                 try:
                     await deliver_pending_async(self.settings, self.new_session, worker=self.worker, now=self.clock(),
-                                                sending=self.sending)
+                                                sending=self.sending, database=self.database)
                 except Exception:  # never lose the webhook answer over a delivery problem
                     log.exception("delivery after a webhook failed; the escalation loop will retry")
         finally:

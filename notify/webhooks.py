@@ -182,7 +182,7 @@ def _kicker(state) -> DeliveryKicker:
     """The app's delivery kicker (made on first use, on the event loop: no lock needed)."""
     if getattr(state, "delivery_kicker", None) is None:
         state.delivery_kicker = DeliveryKicker(state.settings, state.new_session, clock=getattr(state, "clock", utcnow),
-                                               sending=state.sending)
+                                               sending=state.sending, database=state.database.run)
     return state.delivery_kicker
 
 

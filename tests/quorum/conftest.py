@@ -85,12 +85,18 @@ class Roster:
         sent = claim_outbound(self.session, worker="test", now=now)
         for message in sent:
             mark_sent(self.session, message.id, f"SM{message.id:06d}", now=now)
-        return sent
+        return self._as_now(sent)
 
     def to_outbox(self, now: datetime = NOW) -> list[OutboundMessage]:
         claimed = claim_outbound(self.session, worker="test", now=now)
         mark_outbox(self.session, [m.id for m in claimed], now=now)
-        return claimed
+        return self._as_now(claimed)
+
+    def _as_now(self, claimed) -> list[OutboundMessage]:
+        """The claimed messages as they are now (a claim returns rows as they were claimed)."""
+        messages = [self.session.get(OutboundMessage, m.id, populate_existing=True) for m in claimed]
+        self.session.commit()  # ends the read (SQLite: lets other sessions write)
+        return messages
 
     def queued(self) -> list[OutboundMessage]:
         return list(self.session.exec(select(OutboundMessage).where(OutboundMessage.status == "queued").order_by(OutboundMessage.id)))

@@ -124,13 +124,20 @@ def session_factory(engine: Engine) -> SessionFactory:
     return new_session
 
 
-def read_connection(session: Session) -> sa.Connection:
-    """The session's connection, for reads: a transaction it opens now starts with a deferred
-    ``BEGIN`` on SQLite (no writer's lock; commit the session before writing). A session
-    already in a transaction keeps its connection as it is."""
+@contextmanager
+def reading(session: Session) -> Iterator[sa.Connection]:
+    """The session's connection for a few reads, in a transaction of their own that starts with
+    a deferred ``BEGIN`` on SQLite (no writer's lock) and ends with the block, so what the
+    session writes next starts with ``BEGIN IMMEDIATE`` as usual. A session already in a
+    transaction reads in it, and it stays open."""
     if session.in_transaction():
-        return session.connection()
-    return session.connection(execution_options={READ_ONLY: True})
+        yield session.connection()
+        return
+    connection = session.connection(execution_options={READ_ONLY: True})
+    try:
+        yield connection
+    finally:
+        session.commit()
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from roster.db import read_connection
+from roster.db import reading
 from roster.models import Person
 from roster.quorum import messages
 from roster.quorum.candidates import next_candidates
@@ -75,7 +75,8 @@ def due_request_ids(session: Session, now: datetime, policy: EscalationPolicy) -
         parameters[f"{name}_silent_since"] = now - own.voice_after
         parameters[f"{name}_wave_since"] = now - own.wave_interval
     query = _due_query(policy.voice_enabled, urgent.voice_enabled)
-    return list(read_connection(session).execute(query, parameters).scalars())
+    with reading(session) as connection:
+        return list(connection.execute(query, parameters).scalars())
 
 
 @functools.lru_cache(maxsize=4)

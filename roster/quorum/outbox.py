@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from roster.db import read_connection
+from roster.db import reading
 from roster.models import Person
 from roster.quorum.invite import replace
 from roster.quorum.models import (
@@ -155,7 +155,8 @@ def anything_to_claim(session: Session, *, now: datetime | None = None) -> bool:
     """Whether :func:`claim_outbound` would find a message now: one read, no locks (on SQLite no
     writer's lock either), so a sender with nothing to do does not queue behind the writers."""
     claimable = _claimable(ensure_aware(now or utcnow()))
-    return read_connection(session).execute(sa.select(sa.exists().where(claimable))).scalar()
+    with reading(session) as connection:
+        return connection.execute(sa.select(sa.exists().where(claimable))).scalar()
 
 
 def claim_outbound(session: Session, *, worker: str, limit: int = 100, now: datetime | None = None) -> list[sa.Row]:

@@ -30,6 +30,16 @@ def test_without_credentials_messages_wait_in_the_outbox(twilio, team, clock, ne
     assert set(invitation_states(new_session, request_id, team).values()) == {"sent"}
 
 
+def test_a_pass_with_nothing_to_send_only_reads(twilio, twilio_settings, team, clock, new_session, engine):
+    """The escalation clock's usual turn: no claim, so no wait for a writer holding SQLite's lock."""
+    ask_for_quorum(new_session, team["Sam"], clock)
+    assert deliver_pending(twilio_settings, new_session, now=clock()).sent == 3
+    with engine.connect() as writer:
+        writer.begin()  # on SQLite this holds the write lock; a claim would wait for it
+        assert deliver_pending(twilio_settings, new_session, now=clock()).handled == 0
+    assert twilio.api_requests == 3
+
+
 def test_invitations_are_sent_once_with_their_provider_sids(twilio, twilio_settings, team, phones, clock, new_session):
     request_id = ask_for_quorum(new_session, team["Sam"], clock)
     first = deliver_pending(twilio_settings, new_session, now=clock())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import time, timedelta
 
+import pytest
 from sqlmodel import select
 
 from roster.models import Role
@@ -12,6 +13,7 @@ from roster.quorum import advance, create_request, record_sms_reply, request_vie
 from roster.quorum.escalation import due_request_ids
 from roster.quorum.handling import form_after_join
 from roster.quorum.models import InboundMessage, Invitation, OutboundMessage
+from roster.quorum.outbox import anything_to_claim
 from roster.quorum.policy import DEFAULT_POLICY
 from tests.quorum.conftest import NOW
 
@@ -113,6 +115,21 @@ def test_the_clock_locks_only_requests_with_a_step_due(roster, session):
     reply(roster, "Alex Green", "1", 1)
     reply(roster, "Bea Hart", "1", 1)  # formed by the reply itself: nothing left for the clock
     assert due_request_ids(session, at(3), DEFAULT_POLICY) == []
+
+
+def test_an_idle_turn_reads_without_waiting_for_another_writer(roster, session, engine, new_session):
+    """The clock's reads take no write lock: a dashboard writing on SQLite does not hold up its turn."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's write lock")
+    sam, *_ = roster.team("Sam Okafor", "Alex Green", "Bea Hart", "Cal Idris")
+    request = create_request(session, sam.id, need=2, now=NOW)
+    roster.send_all()
+    with engine.connect() as writer:
+        writer.begin()  # BEGIN IMMEDIATE: this connection holds the write lock meanwhile
+        with new_session() as other:
+            assert due_request_ids(other, at(3), DEFAULT_POLICY) == [request.id]
+            assert advance(other, now=at(1)) == []  # nothing due, nothing locked
+            assert not anything_to_claim(other, now=at(1))
 
 
 def test_each_request_is_due_by_its_own_last_wave(roster, session):

@@ -18,6 +18,7 @@ from roster.quorum import (
     request_view,
 )
 from roster.quorum.models import EarlyStatus, Invitation, OutboundMessage
+from roster.quorum.outbox import anything_to_claim
 from tests.quorum.conftest import NOW, counting
 
 
@@ -36,6 +37,26 @@ def test_claims_are_exclusive_and_stuck_claims_are_taken_back(roster, session):
     mark_sent(session, first[0].id, "SM1", now=NOW)
     retaken = claim_outbound(session, worker="three", now=NOW + timedelta(minutes=2, seconds=1))
     assert sorted(m.id for m in retaken) == sorted([first[1].id, second[0].id])
+
+
+def test_anything_to_claim_says_whether_a_claim_would_find_a_message(roster, session):
+    sam, *_ = roster.team("Sam Okafor", "Alex Green", "Bea Hart")
+    assert not anything_to_claim(session, now=NOW)
+    create_request(session, sam.id, now=NOW)
+    assert anything_to_claim(session, now=NOW)
+    assert [m.status for m in claim_outbound(session, worker="w", now=NOW)] == ["sending", "sending"]
+    assert not anything_to_claim(session, now=NOW + timedelta(minutes=1))
+    assert anything_to_claim(session, now=NOW + timedelta(minutes=2, seconds=1))  # a stuck claim is taken back
+
+
+def test_a_claim_returns_the_claimed_rows_oldest_first_as_they_were_claimed(roster, session):
+    sam, *_ = roster.team("Sam Okafor", "Alex Green", "Bea Hart", "Cal Idris")
+    create_request(session, sam.id, now=NOW)
+    first = claim_outbound(session, worker="one", limit=2, now=NOW)
+    second = claim_outbound(session, worker="two", now=NOW)
+    assert [m.id for m in first] == sorted(m.id for m in first) < [m.id for m in second]
+    assert {(m.claimed_by, m.claimed_at) for m in first} == {("one", NOW)}
+    assert [m.to_phone for m in first + second] == [roster.phone(n) for n in ("Alex Green", "Bea Hart", "Cal Idris")]
 
 
 def test_delivery_callbacks_move_forward_only(roster, session):

@@ -177,6 +177,7 @@ def claim_outbound(session: Session, *, worker: str, limit: int = 100, now: date
         .values(status=MessageStatus.SENDING.value, claimed_by=worker[:80], claimed_at=now)
         .returning(*table.c)
     ).all()
+    forget_loaded(session, OutboundMessage)
     session.commit()
     return sorted(claimed, key=lambda message: message.id)
 

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from roster.models import Person, PersonSkill, Role
-from roster.quorum.candidate_sql import REACHABLE, ranked_query, roster_query, week_start
+from roster.quorum.candidate_sql import REACHABLE, ranked_query, roster_query
 from roster.quorum.models import QuorumRequest
 from roster.quorum.policy import DEFAULT_POLICY, EscalationPolicy
 from roster.quorum.store import first_name, lock_wave_choice

@@ -11,7 +11,7 @@ from sqlmodel import select
 from alembic.script import ScriptDirectory
 
 from roster.db import SCHEMA_HEADS, alembic_config, make_engine, open_database, schema_is_current, session_factory, upgrade
-from roster.models import AvailabilityWindow, Case, CaseInvolvement, MetaTeamConsent, Person, PersonSkill, RotaShift
+from roster.models import AvailabilityWindow, Case, CaseInvolvement, MetaTeamConsent, Person, RotaShift
 from roster.people import skills_of, teams_of
 from roster.schema import metadata
 from roster.timeutil import UTC

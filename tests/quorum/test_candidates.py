@@ -7,7 +7,8 @@ from datetime import time, timedelta
 import sqlalchemy as sa
 
 from roster.models import Role, Status
-from roster.quorum.candidates import candidates_for, candidates_for_request, next_candidates, week_start
+from roster.quorum.candidate_sql import week_start
+from roster.quorum.candidates import candidates_for, candidates_for_request, next_candidates
 from roster.quorum.invite import pick_wave
 from roster.quorum.models import Invitation, QuorumRequest
 from tests.quorum.conftest import NOW
@@ -97,7 +98,7 @@ def test_ranking_is_fit_then_fewest_served_then_longest_since_asked(roster, sess
     long_ago = roster.add("Cat Longago")
     never = roster.add("Dan Never")
     skilled = roster.add("Eli Skilled", skills=["self-harm"])
-    metateam = roster.add("Dr Fay Meta", Role.METATEAM, skills=["self-harm"], consent=(5, time(8, 0), time(18, 0)))
+    roster.add("Dr Fay Meta", Role.METATEAM, skills=["self-harm"], consent=(5, time(8, 0), time(18, 0)))
     past_request(session, sam, joined=[often, skilled], at=NOW - timedelta(days=3))
     past_request(session, sam, joined=[often], at=NOW - timedelta(days=40))  # outside the 30 days
     past_request(session, sam, invited=[recent], at=NOW - timedelta(days=1))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import SecretStr
 from sqlmodel import select
 
 from roster.quorum import advance, create_request, record_delivery_status, request_view

@@ -6,7 +6,6 @@ from email.utils import format_datetime
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 from sqlmodel import select
 
 import notify.feeds
@@ -47,7 +46,7 @@ def planned(session, make_person, make_team):
 def client(engine):
     app = create_server(Settings(), engine)
     app.state.clock = lambda: FEED_TIME
-    with TestClient(app) as client:
+    with ServerThread(app) as server, httpx.Client(base_url=server.url, timeout=30) as client:
         yield client
 
 

@@ -19,6 +19,9 @@ cores were busy, on average and in the busiest second (the load generator, the f
 Twilio and the database share the same cores), and the CPU the load generator itself spent
 per request (it stands in for Twilio, whose CPU is not on our machine; see
 :mod:`tests.bench.http_load`).
+
+Full mode also draws where the p99 comes from, :data:`PLOT`: each half second's p50 and
+p99 through the run, on both databases, beside the limit (5x the bare endpoint's p99).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 import httpx
 from sqlmodel import select
@@ -64,6 +68,8 @@ P99_TARGET = 5.0
 #: A run's bursts come first: every request's joins, then the texts of 30 quorums formed at
 #: once. The p99 of the requests due after this many seconds is reported too (full mode).
 AFTER_BURSTS_SECONDS = 8
+PLOT = Path(__file__).with_name("replies_timeline.png")
+PLOT_BUCKET_SECONDS = 0.5
 BARE_APP = """
 import sys, uvicorn
 BODY = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
@@ -79,9 +85,11 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", l
 
 def run(options: Options) -> Iterator[Figure]:
     seconds, requests = options.pick((30, 30), (3, 6))
+    timelines = {}
     for backend in options.backends:
         servers = 1 if backend == "sqlite" else 2
         result = measure(backend, servers, RATE * seconds, requests)
+        timelines[f"{backend}, {servers} server{'s' if servers > 1 else ''}"] = result
         name = f"replies.{RATE}_per_s.{servers}_server{'s' if servers > 1 else ''}"
         yield Figure(f"{name}.bare_endpoint.p50.{backend}", ms(result["bare_p50"]), "ms")
         yield Figure(f"{name}.bare_endpoint.p99.{backend}", ms(result["bare_p99"]), "ms")
@@ -100,6 +108,8 @@ def run(options: Options) -> Iterator[Figure]:
         for label, load in (("bare_endpoint.machine_busy", result["bare_load"]), ("machine_busy", result["load"])):
             yield Figure(f"{name}.{label}.mean.{backend}", load.mean_cores, "cores", limit=cores)
             yield Figure(f"{name}.{label}.busiest_second.{backend}", load.busiest_second_cores, "cores", limit=cores)
+    if not options.quick:
+        draw(timelines)
 
 
 def measure(backend: str, servers: int, total: int, requests: int) -> dict:
@@ -141,7 +151,63 @@ def measure(backend: str, servers: int, total: int, requests: int) -> dict:
             "throughput": len(latencies) / elapsed, "wrong": wrong, "errors": len(errors),
             "bare_cpu": bare_cpu / total, "cpu": cpu / total, "bare_load": bare_load, "load": load,
             "generator_cpu": generator_cpu / total,
+            "answered": answered, "cycle_seconds": len(invitees) / RATE,
         }
+
+
+#: What the replies of each of the first passes over the invitees are (see :func:`_replies`); later passes repeat the last three.
+PASSES = ("joins: the quorums form", 'every invitee sends "2"', 'every invitee sends "1"', 'every invitee sends "1 thanks"')
+
+
+def draw(timelines: dict[str, dict]) -> None:
+    """Each half second's p50 and p99 through the run, per database, with the limit the p99
+    is held to (5x the bare endpoint's) and what the replies were at the time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+    from matplotlib.ticker import FuncFormatter
+
+    figure, axis = pyplot.subplots(figsize=(11, 5.6))
+    colours = iter(("tab:blue", "tab:orange", "tab:green"))
+    cycle = next(iter(timelines.values()))["cycle_seconds"]
+    end = max(due for result in timelines.values() for due, _ in result["answered"])
+    start, index = 0.0, 0
+    while start < end:
+        axis.axvspan(start, min(start + cycle, end), color="grey", alpha=0.13 if index % 2 == 0 else 0.04, linewidth=0)
+        if index < len(PASSES):
+            axis.text(start + 0.1, 0.97, PASSES[index], transform=axis.get_xaxis_transform(),
+                      fontsize=7, va="top", rotation=90, color="dimgrey")
+        start, index = start + cycle, index + 1
+    for label, result in timelines.items():
+        colour = next(colours)
+        buckets: dict[int, list[float]] = {}
+        for due, latency in result["answered"]:
+            buckets.setdefault(int(due / PLOT_BUCKET_SECONDS), []).append(latency)
+        times = [(key + 0.5) * PLOT_BUCKET_SECONDS for key in sorted(buckets)]
+        for fraction, style in ((0.5, ":"), (0.99, "-")):
+            values = [ms(percentile(buckets[key], fraction)) for key in sorted(buckets)]
+            axis.plot(times, values, style, color=colour, linewidth=1.4,
+                      label=f"{label}: p{round(fraction * 100)} of each {PLOT_BUCKET_SECONDS:g} s")
+        axis.axhline(ms(result["bare_p99"]) * P99_TARGET, color=colour, linestyle="--", linewidth=1, alpha=0.8,
+                     label=f"{label}: limit, {P99_TARGET:g}x the bare endpoint's p99 ({ms(result['bare_p99']):.2f} ms)")
+        axis.axhline(ms(result["p99"]), color=colour, linestyle="-.", linewidth=0.8, alpha=0.6,
+                     label=f"{label}: the whole run's p99 ({ms(result['p99']):.1f} ms)")
+    axis.set_yscale("log")
+    plain = FuncFormatter(lambda value, _: f"{value:g}")
+    axis.yaxis.set_major_formatter(plain)
+    axis.yaxis.set_minor_formatter(plain)
+    axis.tick_params(axis="y", which="minor", labelsize=7)
+    axis.set_xlim(0, end)
+    axis.set_xlabel("seconds into the run (200 signed SMS webhooks a second)")
+    axis.set_ylabel("latency, ms (log scale)")
+    axis.grid(alpha=0.3, which="both")
+    axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
+    figure.suptitle(f"Reply webhooks: where the p99 comes from (shaded: each pass over the {round(cycle * RATE)} invitees)",
+                    fontsize=10)
+    figure.tight_layout()
+    figure.savefig(PLOT, dpi=110)
+    pyplot.close(figure)
 
 
 def _timed(pids: list[int], make_run) -> tuple[object, float, MachineLoad]:

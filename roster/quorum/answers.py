@@ -11,7 +11,11 @@ joins to commit sees them all), and only then :func:`form_if_met` checks the cou
 and forms it under ``FOR UPDATE``. The common answers touch only
 the rows they change, with plain SQL statements run on the session's connection
 (no ORM objects); on PostgreSQL an answer's new state and its event are written with
-the stored reply, in one statement (:class:`ReplyWrites`).
+the stored reply, in one statement (:class:`ReplyWrites`). The usual answer, a join or
+decline to an open request, needs no transaction around it on PostgreSQL: one statement
+takes the same locks, writes only if the request is still open and the invitation as the
+first read found it, and otherwise writes nothing (:func:`answer_at_once`); the reply then
+takes the locked path.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from roster.quorum.lifecycle import form
 from roster.quorum.models import (
     ANSWERABLE_STATES,
     PENDING_STATES,
+    Channel,
     InboundMessage,
     Invitation,
     InvitationState,
@@ -166,6 +171,53 @@ _STORE = {
 }
 
 
+def _bound(name: str, column: sa.Column) -> sa.BindParameter:
+    return sa.bindparam(name, type_=column.type)
+
+
+#: PostgreSQL's answer in one statement (:func:`answer_at_once`): share-lock the request if it is
+#: still open, change the invitation if it is still in the state the first read found (and the
+#: message is not stored yet), then note the event and store the reply from the changed row.
+#: Nothing is written unless the invitation changed; requests are locked before invitations.
+_STILL_OPEN = (
+    sa.select(_request.c.id)
+    .where(_request.c.id == sa.bindparam("answer_request_id"), _request.c.state == RequestState.OPEN.value)
+    .with_for_update(read=True)
+    .cte("still_open")
+)
+_ANSWERED = (
+    sa.update(_invitation)
+    .where(
+        _invitation.c.id == sa.bindparam("answer_invitation_id"),
+        _invitation.c.state == sa.bindparam("answer_expected_state"),
+        _invitation.c.request_id.in_(sa.select(_STILL_OPEN.c.id)),
+        ~sa.exists().where(_inbound.c.provider_sid == _bound("answer_sid", _inbound.c.provider_sid)),
+    )
+    .values(state=sa.bindparam("answer_state"), answered_at=_bound("answer_at", _invitation.c.answered_at))
+    .returning(_invitation.c.id, _invitation.c.request_id)
+    .cte("answered")
+)
+_ANSWER_NOTED = sa.insert(_event).from_select(
+    ["request_id", "at", "text"],
+    sa.select(_ANSWERED.c.request_id, _bound("answer_at", _event.c.at), _bound("answer_note", _event.c.text)),
+).cte("answer_noted")
+_ANSWER_STORED = (
+    postgresql.insert(_inbound)
+    .from_select(
+        ["provider_sid", "channel", "from_phone", "body", "received_at", "invitation_id", "outcome", "understood"],
+        sa.select(
+            _bound("answer_sid", _inbound.c.provider_sid), _bound("answer_channel", _inbound.c.channel),
+            _bound("answer_phone", _inbound.c.from_phone), _bound("answer_body", _inbound.c.body),
+            _bound("answer_at", _inbound.c.received_at), _ANSWERED.c.id, _bound("answer_outcome", _inbound.c.outcome),
+            sa.true(),
+        ),
+    )
+    .on_conflict_do_nothing(index_elements=[_inbound.c.provider_sid])
+    .returning(_inbound.c.id)
+    .add_cte(_ANSWER_NOTED)
+)
+
+
 class ReplyWrites:
     """What a reply writes besides any text it queues: its invitation's new state, an event
     on the request, and last the reply itself.
@@ -219,6 +271,36 @@ def writes_nothing(parsed: ParsedReply, target: Target | None, *, sms_opt_out: b
     if parsed.kind in (ReplyKind.OPT_OUT, ReplyKind.OPT_IN) or (parsed.opts_in and sms_opt_out):
         return False
     return target is None or changes_nothing(parsed, target)
+
+
+def answers_at_once(parsed: ParsedReply, target: Target | None) -> bool:
+    """Whether :func:`answer_at_once` can take this reply: a join or decline, without an opt-in,
+    to an open request's invitation that can take it and is not in that state already."""
+    return (target is not None and parsed.is_answer and not parsed.opts_in
+            and target.request_state == RequestState.OPEN.value and target.invitation_state in ANSWERABLE
+            and target.invitation_state != _new_state(parsed).value)
+
+
+def answer_at_once(connection: sa.Connection, sender: Sender, parsed: ParsedReply, target: Target, *,
+                   provider_sid: str, phone: str, body: str, at: datetime) -> ReplyOutcome | None:
+    """PostgreSQL: answer an open request's invitation (:func:`answers_at_once`) and store the reply
+    in one statement on ``connection`` (autocommit: no ``BEGIN``, no locking read, no ``COMMIT``).
+
+    It writes only if the request is still open and the invitation still as ``target`` found
+    it; otherwise, or when a concurrent delivery stored the message, it writes nothing and
+    returns None, and the caller takes the locked path (:func:`act`)."""
+    new_state, outcome, note = _change(sender, parsed, target)
+    stored = connection.execute(_ANSWER_STORED, {
+        "answer_request_id": target.request_id, "answer_invitation_id": target.invitation_id,
+        "answer_expected_state": target.invitation_state, "answer_state": new_state.value, "answer_at": at,
+        "answer_note": event_values(target.request_id, note, at)["text"], "answer_sid": provider_sid,
+        "answer_channel": Channel.SMS.value, "answer_phone": phone[:20], "answer_body": (body or "")[:1600],
+        "answer_outcome": outcome[:200],
+    }).scalar()
+    if stored is None:
+        return None
+    return ReplyOutcome(outcome, invitation_id=target.invitation_id, request_id=target.request_id,
+                        check_quorum=new_state is InvitationState.JOINED)
 
 
 def act(
@@ -301,7 +383,7 @@ def changes_nothing(parsed: ParsedReply, target: Target) -> bool:
 
 def _answer(session: Session, writes: ReplyWrites, sender: Sender, parsed: ParsedReply, target: Target,
             at: datetime, policy: EscalationPolicy) -> ReplyOutcome:
-    new_state = InvitationState.JOINED if parsed.kind is ReplyKind.JOIN else InvitationState.DECLINED
+    new_state = _new_state(parsed)
     base = dict(invitation_id=target.invitation_id, request_id=target.request_id)
     if target.invitation_state == new_state.value:
         return ReplyOutcome(f"already {new_state.value}", **base)
@@ -309,12 +391,9 @@ def _answer(session: Session, writes: ReplyWrites, sender: Sender, parsed: Parse
         # failed or stood down while the request is still open (e.g. the message bounced but arrived)
         if new_state is not InvitationState.JOINED or target.invitation_state != InvitationState.FAILED.value:
             return ReplyOutcome(f"ignored: invitation is {target.invitation_state}", **base)
-    changed = target.invitation_state in (InvitationState.JOINED.value, InvitationState.DECLINED.value)
+    new_state, outcome, note = _change(sender, parsed, target)
     writes.set_state(target.invitation_id, new_state, at)
-    verb = "joined" if new_state is InvitationState.JOINED else "declined"
-    changed_note = " (changed their answer)" if changed else ""
-    writes.note(target.request_id, f"{first_name(sender.name)} {verb}{changed_note}", at)
-    outcome = verb + (" (changed answer)" if changed else "")
+    writes.note(target.request_id, note, at)
     if new_state is InvitationState.JOINED:
         if writes.connection.dialect.name == "postgresql":  # the request is only share-locked: form it after commit
             return ReplyOutcome(outcome, check_quorum=True, **base)
@@ -322,6 +401,20 @@ def _answer(session: Session, writes: ReplyWrites, sender: Sender, parsed: Parse
             form(session, lock_request(session, target.request_id), at, policy)
             return ReplyOutcome(FORMED, formed=True, queued=True, **base)
     return ReplyOutcome(outcome, **base)
+
+
+def _new_state(parsed: ParsedReply) -> InvitationState:
+    return InvitationState.JOINED if parsed.kind is ReplyKind.JOIN else InvitationState.DECLINED
+
+
+def _change(sender: Sender, parsed: ParsedReply, target: Target) -> tuple[InvitationState, str, str]:
+    """What an answer that changes its invitation writes: the new state, the reply's outcome
+    and the request's event text."""
+    new_state = _new_state(parsed)
+    verb = "joined" if new_state is InvitationState.JOINED else "declined"
+    changed = target.invitation_state in (InvitationState.JOINED.value, InvitationState.DECLINED.value)
+    return (new_state, verb + (" (changed answer)" if changed else ""),
+            f"{first_name(sender.name)} {verb}" + (" (changed their answer)" if changed else ""))
 
 
 def _late(session: Session, writes: ReplyWrites, sender: Sender, parsed: ParsedReply, target: Target,

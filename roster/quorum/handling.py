@@ -23,8 +23,11 @@ session is in one already), and so does the store of a reply that changes nothin
 duplicate, a repeated or late answer, an unknown sender): one statement is its own
 transaction, and at READ COMMITTED a transaction around a read and one write guarantees
 nothing more. That saves the BEGIN and
-COMMIT round trips of most replies once a burst of answers is over. A reply that changes
-something then opens a transaction and locks what it changes (:func:`answers.act`).
+COMMIT round trips of most replies once a burst of answers is over. So does a join or
+decline that changes its invitation, as the first read found it, while the request is open:
+one statement locks, checks that nothing changed since the read, and writes
+(:func:`answers.answer_at_once`). Any other reply that changes something, or one whose read
+went stale, opens a transaction and locks what it changes (:func:`answers.act`).
 """
 
 from __future__ import annotations
@@ -41,8 +44,8 @@ from sqlmodel import Session
 from roster.models import Person
 from roster.phones import PhoneError, normalise_phone
 from roster.quorum.answers import (
-    AUTOCOMMIT, LATE_JOIN, TARGET_COLUMNS, ReplyOutcome, ReplyWrites, Sender, Target, act, form_if_met, load_target,
-    quorum_may_be_met, writes_nothing,
+    AUTOCOMMIT, LATE_JOIN, TARGET_COLUMNS, ReplyOutcome, ReplyWrites, Sender, Target, act, answer_at_once, answers_at_once,
+    form_if_met, load_target, quorum_may_be_met, writes_nothing,
 )
 from roster.quorum.models import Channel, InboundMessage, Invitation, QuorumRequest, RequestState
 from roster.quorum.policy import DEFAULT_POLICY, EscalationPolicy
@@ -244,6 +247,12 @@ def _handle_sms(session: Session, reply: SmsReply, policy: EscalationPolicy, *,
         parsed = ParsedReply(ReplyKind.UNKNOWN)  # a code that matches nothing: help, as if unreadable
         row = _sender_and_target(connection, reply.provider_sid, phone, parsed, received_at)
     target = Target.from_row(row, thanked=row.thanked) if row.invitation_id is not None else None
+    if read_outside_transaction and row.id is not None and answers_at_once(parsed, target):
+        sender = Sender(row.id, row.name, row.phone, row.sms_opt_out)
+        result = answer_at_once(connection, sender, parsed, target, provider_sid=reply.provider_sid, phone=phone,
+                                body=reply.body, at=received_at)
+        if result is not None:
+            return result
     if read_outside_transaction and not (row.id is None or writes_nothing(parsed, target, sms_opt_out=row.sms_opt_out)):
         session.commit()  # ends the autocommit read (no round trip); what follows runs in a transaction
         connection = session.connection()

@@ -191,31 +191,37 @@ _ANSWERED = (
         _invitation.c.id == sa.bindparam("answer_invitation_id"),
         _invitation.c.state == sa.bindparam("answer_expected_state"),
         _invitation.c.request_id.in_(sa.select(_STILL_OPEN.c.id)),
-        ~sa.exists().where(_inbound.c.provider_sid == _bound("answer_sid", _inbound.c.provider_sid)),
+        ~sa.exists().where(_inbound.c.provider_sid == _bound("stored_provider_sid", _inbound.c.provider_sid)),
     )
-    .values(state=sa.bindparam("answer_state"), answered_at=_bound("answer_at", _invitation.c.answered_at))
+    .values(state=sa.bindparam("answer_state"), answered_at=_bound("stored_received_at", _invitation.c.answered_at))
     .returning(_invitation.c.id, _invitation.c.request_id)
     .cte("answered")
 )
 _ANSWER_NOTED = sa.insert(_event).from_select(
     ["request_id", "at", "text"],
-    sa.select(_ANSWERED.c.request_id, _bound("answer_at", _event.c.at), _bound("answer_note", _event.c.text)),
+    sa.select(_ANSWERED.c.request_id, _bound("stored_received_at", _event.c.at), _bound("answer_note", _event.c.text)),
 ).cte("answer_noted")
+#: The stored reply's columns as :func:`inbound_values` gives them (``stored_<column>``), its invitation the changed one.
+_STORED_COLUMNS = [column for column in _inbound.c if column.name != "id"]
 _ANSWER_STORED = (
     postgresql.insert(_inbound)
     .from_select(
-        ["provider_sid", "channel", "from_phone", "body", "received_at", "invitation_id", "outcome", "understood"],
-        sa.select(
-            _bound("answer_sid", _inbound.c.provider_sid), _bound("answer_channel", _inbound.c.channel),
-            _bound("answer_phone", _inbound.c.from_phone), _bound("answer_body", _inbound.c.body),
-            _bound("answer_at", _inbound.c.received_at), _ANSWERED.c.id, _bound("answer_outcome", _inbound.c.outcome),
-            sa.true(),
-        ),
+        [column.name for column in _STORED_COLUMNS],
+        sa.select(*(_ANSWERED.c.id if column.name == "invitation_id" else _bound(f"stored_{column.name}", column)
+                    for column in _STORED_COLUMNS)),
     )
     .on_conflict_do_nothing(index_elements=[_inbound.c.provider_sid])
     .returning(_inbound.c.id)
     .add_cte(_ANSWER_NOTED)
 )
+
+
+def inbound_values(*, provider_sid: str, channel: Channel, phone: str, body: str, at: datetime, outcome: str,
+                   invitation_id: int | None, understood: bool = True) -> dict:
+    """A stored reply's row by column, each value cut to fit."""
+    return {"provider_sid": provider_sid, "channel": channel.value, "from_phone": phone[:20],
+            "body": (body or "")[:1600], "received_at": at, "invitation_id": invitation_id,
+            "outcome": outcome[:200], "understood": understood}
 
 
 class ReplyWrites:
@@ -289,13 +295,14 @@ def answer_at_once(connection: sa.Connection, sender: Sender, parsed: ParsedRepl
     It writes only if the request is still open and the invitation still as ``target`` found
     it; otherwise, or when a concurrent delivery stored the message, it writes nothing and
     returns None, and the caller takes the locked path (:func:`act`)."""
-    new_state, outcome, note = _change(sender, parsed, target)
-    stored = connection.execute(_ANSWER_STORED, {
+    new_state = _new_state(parsed)
+    outcome, note = _wording(sender, new_state, target)
+    stored = inbound_values(provider_sid=provider_sid, channel=Channel.SMS, phone=phone, body=body, at=at,
+                            outcome=outcome, invitation_id=target.invitation_id)
+    stored = connection.execute(_ANSWER_STORED, {f"stored_{column}": value for column, value in stored.items()} | {
         "answer_request_id": target.request_id, "answer_invitation_id": target.invitation_id,
-        "answer_expected_state": target.invitation_state, "answer_state": new_state.value, "answer_at": at,
-        "answer_note": event_values(target.request_id, note, at)["text"], "answer_sid": provider_sid,
-        "answer_channel": Channel.SMS.value, "answer_phone": phone[:20], "answer_body": (body or "")[:1600],
-        "answer_outcome": outcome[:200],
+        "answer_expected_state": target.invitation_state, "answer_state": new_state.value,
+        "answer_note": event_values(target.request_id, note, at)["text"],
     }).scalar()
     if stored is None:
         return None
@@ -391,7 +398,7 @@ def _answer(session: Session, writes: ReplyWrites, sender: Sender, parsed: Parse
         # failed or stood down while the request is still open (e.g. the message bounced but arrived)
         if new_state is not InvitationState.JOINED or target.invitation_state != InvitationState.FAILED.value:
             return ReplyOutcome(f"ignored: invitation is {target.invitation_state}", **base)
-    new_state, outcome, note = _change(sender, parsed, target)
+    outcome, note = _wording(sender, new_state, target)
     writes.set_state(target.invitation_id, new_state, at)
     writes.note(target.request_id, note, at)
     if new_state is InvitationState.JOINED:
@@ -407,13 +414,11 @@ def _new_state(parsed: ParsedReply) -> InvitationState:
     return InvitationState.JOINED if parsed.kind is ReplyKind.JOIN else InvitationState.DECLINED
 
 
-def _change(sender: Sender, parsed: ParsedReply, target: Target) -> tuple[InvitationState, str, str]:
-    """What an answer that changes its invitation writes: the new state, the reply's outcome
-    and the request's event text."""
-    new_state = _new_state(parsed)
+def _wording(sender: Sender, new_state: InvitationState, target: Target) -> tuple[str, str]:
+    """The outcome stored on an answer that moves its invitation to ``new_state``, and the request's event text."""
     verb = "joined" if new_state is InvitationState.JOINED else "declined"
     changed = target.invitation_state in (InvitationState.JOINED.value, InvitationState.DECLINED.value)
-    return (new_state, verb + (" (changed answer)" if changed else ""),
+    return (verb + (" (changed answer)" if changed else ""),
             f"{first_name(sender.name)} {verb}" + (" (changed their answer)" if changed else ""))
 
 

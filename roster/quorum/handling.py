@@ -45,7 +45,7 @@ from roster.models import Person
 from roster.phones import PhoneError, normalise_phone
 from roster.quorum.answers import (
     AUTOCOMMIT, LATE_JOIN, TARGET_COLUMNS, ReplyOutcome, ReplyWrites, Sender, Target, act, answer_at_once, answers_at_once,
-    form_if_met, load_target, quorum_may_be_met, writes_nothing,
+    form_if_met, inbound_values, load_target, quorum_may_be_met, writes_nothing,
 )
 from roster.quorum.models import Channel, InboundMessage, Invitation, QuorumRequest, RequestState
 from roster.quorum.policy import DEFAULT_POLICY, EscalationPolicy
@@ -328,11 +328,9 @@ def _store(writes: ReplyWrites, sid: str, channel: Channel, phone: str, body: st
     """Keep the inbound message with what it did (and what ``writes`` holds); raises
     ConcurrentDuplicate when a concurrent delivery of the same message got there first (its
     insert waits for that transaction)."""
-    inbound_id = writes.store_reply({
-        "provider_sid": sid, "channel": channel.value, "from_phone": phone[:20], "body": (body or "")[:1600],
-        "received_at": at, "invitation_id": result.invitation_id, "outcome": result.outcome[:200],
-        "understood": result.understood,
-    })
+    inbound_id = writes.store_reply(inbound_values(
+        provider_sid=sid, channel=channel, phone=phone, body=body, at=at, outcome=result.outcome,
+        invitation_id=result.invitation_id, understood=result.understood))
     if inbound_id is None:
         raise ConcurrentDuplicate(sid)
 

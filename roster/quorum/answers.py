@@ -11,7 +11,7 @@ joins to commit sees them all), and only then :func:`form_if_met` checks the cou
 and forms it under ``FOR UPDATE``. The common answers touch only
 the rows they change, with plain SQL statements run on the session's connection
 (no ORM objects); on PostgreSQL an answer's new state and its event are written with
-the stored reply, in one statement (:class:`ReplyWrites`). The usual answer, a join or
+the stored reply, in one statement (:class:`reply_sql.ReplyWrites`). The usual answer, a join or
 decline to an open request, needs no transaction around it on PostgreSQL: one statement
 takes the same locks, writes only if the request is still open and the invitation as the
 first read found it, and otherwise writes nothing (:func:`answer_at_once`); the reply then
@@ -24,10 +24,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from roster.models import Person, Role
+from roster.models import Person
 from roster.quorum import messages
 from roster.quorum.invite import quorum_met
 from roster.quorum.lifecycle import form
@@ -38,64 +37,23 @@ from roster.quorum.models import (
     InboundMessage,
     Invitation,
     InvitationState,
-    QuorumEvent,
     QuorumRequest,
     RequestState,
 )
 from roster.quorum.policy import EscalationPolicy
 from roster.quorum.replies import ParsedReply, ReplyKind
+from roster.quorum.reply_sql import (
+    ANSWER_STORED, AUTOCOMMIT, CLAIM_HELP, LOCK_TARGET, QUORUM_MET, TARGET, THANKED, ReplyWrites, inbound_values,
+)
 from roster.quorum.store import REQUEST_PARTY, add_event, event_values, first_name, lock_request, queue_message
 
 ANSWERABLE = frozenset(s.value for s in ANSWERABLE_STATES)
 #: The outcome of a late join, stored on its reply, before the request's state: it is thanked once.
 LATE_JOIN = "late join: request already "
-#: Execution options for statements that are each their own transaction (no BEGIN or COMMIT round trips).
-AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 FORMED = "joined: quorum formed"
 PENDING = frozenset(s.value for s in PENDING_STATES)
 
-_invitation = Invitation.__table__
-_request = QuorumRequest.__table__
-
-#: What a reply needs to know about its target invitation and the request it belongs to.
-TARGET_COLUMNS = (
-    _invitation.c.id.label("invitation_id"), _invitation.c.state.label("invitation_state"), _invitation.c.code,
-    _request.c.id.label("request_id"), _request.c.state.label("request_state"), _request.c.need,
-    _request.c.need_metateam, _request.c.requester_id, _request.c.case_id,
-)
-
-# Statements built once (the webhook runs them hundreds of times a second).
-#: PostgreSQL: share-lock the request (other replies may too; forming or closing it waits), then lock
-#: the invitation, and read both as they are once locked (a row another transaction changed meanwhile
-#: is read in its new version). Requests before invitations, as every writer locks them.
-_LOCK_TARGET = (
-    sa.select(*TARGET_COLUMNS)
-    .select_from(_request.join(_invitation, _invitation.c.request_id == _request.c.id))
-    .where(_invitation.c.id == sa.bindparam("invitation_id"))
-    .with_for_update(read=True, of=_request)
-    .suffix_with(f"FOR UPDATE OF {_invitation.name}")
-)
-_TARGET = (
-    sa.select(*TARGET_COLUMNS)
-    .join_from(_invitation, _request, _request.c.id == _invitation.c.request_id)
-    .where(_invitation.c.id == sa.bindparam("invitation_id"))
-)
-_SET_STATE = sa.update(_invitation).where(_invitation.c.id == sa.bindparam("invitation_id"))
-_CLAIM_HELP = sa.update(_invitation).where(
-    _invitation.c.id == sa.bindparam("invitation_id"), _invitation.c.help_sent.is_(False)).values(help_sent=True)
 _inbound = InboundMessage.__table__
-_THANKED = sa.select(_inbound.c.id).where(
-    _inbound.c.invitation_id == sa.bindparam("invitation_id"), _inbound.c.outcome == sa.bindparam("outcome"))
-_person = Person.__table__
-_JOINED_HERE = sa.and_(_invitation.c.request_id == _request.c.id, _invitation.c.state == InvitationState.JOINED.value)
-#: The request, if it is open and its joiners now meet what it needs (read without locks).
-_QUORUM_MET = sa.select(_request.c.id).where(
-    _request.c.id == sa.bindparam("request_id"),
-    _request.c.state == RequestState.OPEN.value,
-    sa.select(sa.func.count()).where(_JOINED_HERE).scalar_subquery() >= _request.c.need,
-    sa.select(sa.func.count()).select_from(_invitation.join(_person, _person.c.id == _invitation.c.person_id))
-    .where(_JOINED_HERE, _person.c.role == Role.METATEAM.value).scalar_subquery() >= _request.c.need_metateam,
-)
 _LABEL_FORMED = sa.update(_inbound).where(_inbound.c.provider_sid == sa.bindparam("sid")).values(outcome=FORMED)
 
 
@@ -149,125 +107,9 @@ class Sender:
     sms_opt_out: bool
 
 
-_event = QuorumEvent.__table__
-_CHANGED = sa.update(_invitation).where(_invitation.c.id == sa.bindparam("change_invitation_id")).values(
-    state=sa.bindparam("change_state"), answered_at=sa.bindparam("change_at")).cte("changed")
-_NOTED = sa.insert(_event).values(  # store.event_values' columns as event_<column>
-    request_id=sa.bindparam("event_request_id"), at=sa.bindparam("event_at"), text=sa.bindparam("event_text")).cte("noted")
-
-
-def _store_statement(insert, *ctes: sa.CTE):
-    return (insert(_inbound).on_conflict_do_nothing(index_elements=[_inbound.c.provider_sid])
-            .returning(_inbound.c.id).add_cte(*ctes))
-
-
-#: Store a reply (its id, or nothing when another delivery stored it first), by dialect and
-#: (with a state change, with an event); PostgreSQL writes what is held in the same statement.
-_STORE = {
-    ("sqlite", False, False): _store_statement(sqlite.insert),
-    **{("postgresql", changed, noted): _store_statement(postgresql.insert, *([_CHANGED] if changed else []),
-                                                        *([_NOTED] if noted else []))
-       for changed in (False, True) for noted in (False, True)},
-}
-
-
-def _bound(name: str, column: sa.Column) -> sa.BindParameter:
-    return sa.bindparam(name, type_=column.type)
-
-
-#: PostgreSQL's answer in one statement (:func:`answer_at_once`): share-lock the request if it is
-#: still open, change the invitation if it is still in the state the first read found (and the
-#: message is not stored yet), then note the event and store the reply from the changed row.
-#: Nothing is written unless the invitation changed; requests are locked before invitations.
-_STILL_OPEN = (
-    sa.select(_request.c.id)
-    .where(_request.c.id == sa.bindparam("answer_request_id"), _request.c.state == RequestState.OPEN.value)
-    .with_for_update(read=True)
-    .cte("still_open")
-)
-_ANSWERED = (
-    sa.update(_invitation)
-    .where(
-        _invitation.c.id == sa.bindparam("answer_invitation_id"),
-        _invitation.c.state == sa.bindparam("answer_expected_state"),
-        _invitation.c.request_id.in_(sa.select(_STILL_OPEN.c.id)),
-        ~sa.exists().where(_inbound.c.provider_sid == _bound("stored_provider_sid", _inbound.c.provider_sid)),
-    )
-    .values(state=sa.bindparam("answer_state"), answered_at=_bound("stored_received_at", _invitation.c.answered_at))
-    .returning(_invitation.c.id, _invitation.c.request_id)
-    .cte("answered")
-)
-_ANSWER_NOTED = sa.insert(_event).from_select(
-    ["request_id", "at", "text"],
-    sa.select(_ANSWERED.c.request_id, _bound("stored_received_at", _event.c.at), _bound("answer_note", _event.c.text)),
-).cte("answer_noted")
-#: The stored reply's columns as :func:`inbound_values` gives them (``stored_<column>``), its invitation the changed one.
-_STORED_COLUMNS = [column for column in _inbound.c if column.name != "id"]
-_ANSWER_STORED = (
-    postgresql.insert(_inbound)
-    .from_select(
-        [column.name for column in _STORED_COLUMNS],
-        sa.select(*(_ANSWERED.c.id if column.name == "invitation_id" else _bound(f"stored_{column.name}", column)
-                    for column in _STORED_COLUMNS)),
-    )
-    .on_conflict_do_nothing(index_elements=[_inbound.c.provider_sid])
-    .returning(_inbound.c.id)
-    .add_cte(_ANSWER_NOTED)
-)
-
-
-def inbound_values(*, provider_sid: str, channel: Channel, phone: str, body: str, at: datetime, outcome: str,
-                   invitation_id: int | None, understood: bool = True) -> dict:
-    """A stored reply's row by column, each value cut to fit."""
-    return {"provider_sid": provider_sid, "channel": channel.value, "from_phone": phone[:20],
-            "body": (body or "")[:1600], "received_at": at, "invitation_id": invitation_id,
-            "outcome": outcome[:200], "understood": understood}
-
-
-class ReplyWrites:
-    """What a reply writes besides any text it queues: its invitation's new state, an event
-    on the request, and last the reply itself.
-
-    SQLite writes the state and the event at once (a join then counts itself when it
-    checks the quorum). PostgreSQL holds them and writes them with the reply, in one
-    statement (data-modifying CTEs): one round trip instead of three. A reply changes at
-    most one invitation and notes at most one event; a second of either is written at once.
-    """
-
-    def __init__(self, session: Session, connection: sa.Connection) -> None:
-        self._session = session
-        self.connection = connection
-        self._dialect = connection.dialect.name
-        self._hold = self._dialect == "postgresql"
-        self._change: dict | None = None
-        self._event: dict | None = None
-
-    def set_state(self, invitation_id: int, state: InvitationState, at: datetime) -> None:
-        """The invitation's new state, answered at ``at``."""
-        if self._hold and self._change is None:
-            self._change = {"change_invitation_id": invitation_id, "change_state": state.value, "change_at": at}
-        else:
-            self.connection.execute(_SET_STATE, {"invitation_id": invitation_id, "state": state.value, "answered_at": at})
-
-    def note(self, request_id: int, text: str, at: datetime) -> None:
-        """An event on the request (see :func:`store.add_event`)."""
-        if self._hold and self._event is None:
-            self._event = {f"event_{column}": value for column, value in event_values(request_id, text, at).items()}
-        else:
-            add_event(self._session, request_id, text, at)
-
-    def store_reply(self, values: dict) -> int | None:
-        """Insert the reply (``values`` by column) with whatever is held; its id, or None when a
-        concurrent delivery of the same message stored it first."""
-        statement = _STORE[self._dialect, self._change is not None, self._event is not None]
-        parameters = values | (self._change or {}) | (self._event or {})
-        self._change = self._event = None
-        return self.connection.execute(statement, parameters).scalar()
-
-
 def load_target(connection: sa.Connection, invitation_id: int) -> Target:
     """An invitation and its request, read now."""
-    return Target.from_row(connection.execute(_TARGET, {"invitation_id": invitation_id}).one())
+    return Target.from_row(connection.execute(TARGET, {"invitation_id": invitation_id}).one())
 
 
 def writes_nothing(parsed: ParsedReply, target: Target | None, *, sms_opt_out: bool) -> bool:
@@ -299,7 +141,7 @@ def answer_at_once(connection: sa.Connection, sender: Sender, parsed: ParsedRepl
     outcome, note = _wording(sender, new_state, target)
     stored = inbound_values(provider_sid=provider_sid, channel=Channel.SMS, phone=phone, body=body, at=at,
                             outcome=outcome, invitation_id=target.invitation_id)
-    stored = connection.execute(_ANSWER_STORED, {f"stored_{column}": value for column, value in stored.items()} | {
+    stored = connection.execute(ANSWER_STORED, {f"stored_{column}": value for column, value in stored.items()} | {
         "answer_request_id": target.request_id, "answer_invitation_id": target.invitation_id,
         "answer_expected_state": target.invitation_state, "answer_state": new_state.value,
         "answer_note": event_values(target.request_id, note, at)["text"],
@@ -334,7 +176,7 @@ def act(
         return ReplyOutcome("no open invitation for this sender", understood=parsed.is_answer)
     if connection.dialect.name == "postgresql" and not changes_nothing(parsed, target):
         # another reply may have changed the invitation or formed the quorum since the first read
-        target = Target.from_row(connection.execute(_LOCK_TARGET, {"invitation_id": target.invitation_id}).one())
+        target = Target.from_row(connection.execute(LOCK_TARGET, {"invitation_id": target.invitation_id}).one())
     if not parsed.is_answer:
         return _help(session, writes, sender, target, at, send=not voice)
     if target.request_state != RequestState.OPEN.value:
@@ -369,7 +211,7 @@ def quorum_may_be_met(session: Session, request_id: int) -> bool:
     outside any transaction, so a join that does not meet it takes no lock (:func:`form_if_met`
     checks again under the lock)."""
     reading = session.connection(execution_options=AUTOCOMMIT)  # one round trip, no BEGIN
-    met = reading.execute(_QUORUM_MET, {"request_id": request_id}).first() is not None
+    met = reading.execute(QUORUM_MET, {"request_id": request_id}).first() is not None
     session.commit()
     return met
 
@@ -437,7 +279,7 @@ def _late(session: Session, writes: ReplyWrites, sender: Sender, parsed: ParsedR
         return ReplyOutcome("already joined", **base)
     outcome = LATE_JOIN + target.request_state
     if target.thanked or writes.connection.execute(
-            _THANKED, {"invitation_id": target.invitation_id, "outcome": outcome}).first() is not None:
+            THANKED, {"invitation_id": target.invitation_id, "outcome": outcome}).first() is not None:
         return ReplyOutcome(outcome, **base)
     requester, case_reference = _party(writes.connection, target)
     if target.request_state == RequestState.FORMED.value:
@@ -456,7 +298,7 @@ def _help(session: Session, writes: ReplyWrites, sender: Sender, target: Target,
     writes.note(target.request_id, f"Unparsed reply from {first_name(sender.name)}", at)
     if not send or target.request_state != RequestState.OPEN.value or target.invitation_state not in ANSWERABLE:
         return ReplyOutcome("not understood", **base)
-    claimed = writes.connection.execute(_CLAIM_HELP, {"invitation_id": target.invitation_id}).rowcount
+    claimed = writes.connection.execute(CLAIM_HELP, {"invitation_id": target.invitation_id}).rowcount
     if not claimed:
         return ReplyOutcome("not understood (help already sent)", **base)
     requester, case_reference = _party(writes.connection, target)

@@ -44,12 +44,13 @@ from sqlmodel import Session
 from roster.models import Person
 from roster.phones import PhoneError, normalise_phone
 from roster.quorum.answers import (
-    AUTOCOMMIT, LATE_JOIN, TARGET_COLUMNS, ReplyOutcome, ReplyWrites, Sender, Target, act, answer_at_once, answers_at_once,
-    form_if_met, inbound_values, load_target, quorum_may_be_met, writes_nothing,
+    LATE_JOIN, ReplyOutcome, Sender, Target, act, answer_at_once, answers_at_once, form_if_met, load_target,
+    quorum_may_be_met, writes_nothing,
 )
 from roster.quorum.models import Channel, InboundMessage, Invitation, QuorumRequest, RequestState
 from roster.quorum.policy import DEFAULT_POLICY, EscalationPolicy
 from roster.quorum.replies import ParsedReply, ReplyKind, parse_reply
+from roster.quorum.reply_sql import AUTOCOMMIT, TARGET_COLUMNS, ReplyWrites, inbound_values
 from roster.timeutil import ensure_aware, utcnow
 
 __all__ = [

@@ -16,9 +16,10 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from roster.quorum import create_request, record_sms_reply
-from roster.quorum.answers import AUTOCOMMIT, Sender, answer_at_once, load_target
+from roster.quorum.answers import Sender, answer_at_once, load_target
 from roster.quorum.models import InboundMessage, Invitation, QuorumEvent
 from roster.quorum.replies import parse_reply
+from roster.quorum.reply_sql import AUTOCOMMIT
 from tests.quorum.conftest import NOW, counting
 
 

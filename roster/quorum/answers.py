@@ -43,9 +43,10 @@ from roster.quorum.models import (
 from roster.quorum.policy import EscalationPolicy
 from roster.quorum.replies import ParsedReply, ReplyKind
 from roster.quorum.reply_sql import (
-    ANSWER_STORED, AUTOCOMMIT, CLAIM_HELP, LOCK_TARGET, QUORUM_MET, TARGET, THANKED, ReplyWrites, inbound_values,
+    ANSWER_STORED, AUTOCOMMIT, CLAIM_HELP, LATE_JOIN_PARTY, LOCK_TARGET, QUORUM_MET, TARGET, ReplyWrites,
+    inbound_values,
 )
-from roster.quorum.store import REQUEST_PARTY, add_event, event_values, first_name, lock_request, queue_message
+from roster.quorum.store import REQUEST_PARTY, add_event, event_values, first_name, lock_request
 
 ANSWERABLE = frozenset(s.value for s in ANSWERABLE_STATES)
 #: The outcome of a late join, stored on its reply, before the request's state: it is thanked once.
@@ -178,9 +179,9 @@ def act(
         # another reply may have changed the invitation or formed the quorum since the first read
         target = Target.from_row(connection.execute(LOCK_TARGET, {"invitation_id": target.invitation_id}).one())
     if not parsed.is_answer:
-        return _help(session, writes, sender, target, at, send=not voice)
+        return _help(writes, sender, target, at, send=not voice)
     if target.request_state != RequestState.OPEN.value:
-        return _late(session, writes, sender, parsed, target, at)
+        return _late(writes, sender, parsed, target, at)
     return _answer(session, writes, sender, parsed, target, at, policy)
 
 
@@ -264,8 +265,7 @@ def _wording(sender: Sender, new_state: InvitationState, target: Target) -> tupl
             f"{first_name(sender.name)} {verb}" + (" (changed their answer)" if changed else ""))
 
 
-def _late(session: Session, writes: ReplyWrites, sender: Sender, parsed: ParsedReply, target: Target,
-          at: datetime) -> ReplyOutcome:
+def _late(writes: ReplyWrites, sender: Sender, parsed: ParsedReply, target: Target, at: datetime) -> ReplyOutcome:
     """An answer after the request closed: it does not count; a late join is thanked once."""
     base = dict(invitation_id=target.invitation_id, request_id=target.request_id)
     if parsed.kind is ReplyKind.DECLINE:
@@ -278,21 +278,24 @@ def _late(session: Session, writes: ReplyWrites, sender: Sender, parsed: ParsedR
     if target.invitation_state == InvitationState.JOINED.value:
         return ReplyOutcome("already joined", **base)
     outcome = LATE_JOIN + target.request_state
-    if target.thanked or writes.connection.execute(
-            THANKED, {"invitation_id": target.invitation_id, "outcome": outcome}).first() is not None:
+    if target.thanked:
         return ReplyOutcome(outcome, **base)
-    requester, case_reference = _party(writes.connection, target)
+    party = writes.connection.execute(LATE_JOIN_PARTY, {
+        "invitation_id": target.invitation_id, "outcome": outcome, "case_id": target.case_id,
+        "requester_id": target.requester_id}).one()
+    if party.thanked:
+        return ReplyOutcome(outcome, **base)
+    requester = first_name(party.name)
     if target.request_state == RequestState.FORMED.value:
         text = messages.already_formed_sms(requester)
     else:
         cancelled = target.request_state == RequestState.CANCELLED.value
-        text = messages.closed_sms(requester, case_reference, cancelled=cancelled)
-    sent = _send(session, sender, text, target.request_id, at)
+        text = messages.closed_sms(requester, party.reference, cancelled=cancelled)
+    sent = _send(writes, sender, text, target.request_id, at)
     return ReplyOutcome(outcome, reply_text=text if sent else None, queued=sent, **base)
 
 
-def _help(session: Session, writes: ReplyWrites, sender: Sender, target: Target, at: datetime, *,
-          send: bool) -> ReplyOutcome:
+def _help(writes: ReplyWrites, sender: Sender, target: Target, at: datetime, *, send: bool) -> ReplyOutcome:
     """Keep an unparsed reply for the coordinator; send one help text per invitation."""
     base = dict(invitation_id=target.invitation_id, request_id=target.request_id, understood=False)
     writes.note(target.request_id, f"Unparsed reply from {first_name(sender.name)}", at)
@@ -303,7 +306,7 @@ def _help(session: Session, writes: ReplyWrites, sender: Sender, target: Target,
         return ReplyOutcome("not understood (help already sent)", **base)
     requester, case_reference = _party(writes.connection, target)
     text = messages.help_sms(requester, case_reference, target.code)
-    sent = _send(session, sender, text, target.request_id, at)
+    sent = _send(writes, sender, text, target.request_id, at)
     return ReplyOutcome("not understood: help sent", reply_text=text, queued=sent, **base)
 
 
@@ -341,9 +344,9 @@ def _party(connection: sa.Connection, target: Target) -> tuple[str, str | None]:
     return first_name(row.name), row.reference
 
 
-def _send(session: Session, sender: Sender, text: str, request_id: int, at: datetime) -> bool:
+def _send(writes: ReplyWrites, sender: Sender, text: str, request_id: int, at: datetime) -> bool:
     """Queue ``text`` to the sender unless they opted out; True when queued."""
     if sender.sms_opt_out:
         return False
-    queue_message(session, to_phone=sender.phone, body=text, request_id=request_id, now=at)
+    writes.queue_text(sender.phone, text, request_id, at)
     return True

@@ -14,9 +14,9 @@ from sqlmodel import Session
 
 from roster.models import Person, Role
 from roster.quorum.models import (
-    Channel, InboundMessage, Invitation, InvitationState, QuorumEvent, QuorumRequest, RequestState,
+    Channel, InboundMessage, Invitation, InvitationState, OutboundMessage, QuorumEvent, QuorumRequest, RequestState,
 )
-from roster.quorum.store import add_event, event_values
+from roster.quorum.store import REQUEST_PARTY, add_event, event_values, queue_texts, text_values
 
 #: Execution options for statements that are each their own transaction (no BEGIN or COMMIT round trips).
 AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
@@ -25,6 +25,7 @@ _invitation = Invitation.__table__
 _request = QuorumRequest.__table__
 _inbound = InboundMessage.__table__
 _event = QuorumEvent.__table__
+_outbound = OutboundMessage.__table__
 _person = Person.__table__
 
 #: What a reply needs to know about its target invitation and the request it belongs to.
@@ -52,8 +53,11 @@ TARGET = (
 _SET_STATE = sa.update(_invitation).where(_invitation.c.id == sa.bindparam("invitation_id"))
 CLAIM_HELP = sa.update(_invitation).where(
     _invitation.c.id == sa.bindparam("invitation_id"), _invitation.c.help_sent.is_(False)).values(help_sent=True)
-THANKED = sa.select(_inbound.c.id).where(
-    _inbound.c.invitation_id == sa.bindparam("invitation_id"), _inbound.c.outcome == sa.bindparam("outcome"))
+#: A late join's party (:data:`store.REQUEST_PARTY`) and whether its invitation's late join was
+#: thanked already (``outcome``): read after the invitation's lock, so a late join thanked meanwhile is seen.
+LATE_JOIN_PARTY = REQUEST_PARTY.add_columns(sa.exists().where(
+    _inbound.c.invitation_id == sa.bindparam("invitation_id"), _inbound.c.outcome == sa.bindparam("outcome")
+).label("thanked"))
 _JOINED_HERE = sa.and_(_invitation.c.request_id == _request.c.id, _invitation.c.state == InvitationState.JOINED.value)
 #: The request, if it is open and its joiners now meet what it needs (read without locks).
 QUORUM_MET = sa.select(_request.c.id).where(
@@ -70,18 +74,27 @@ _NOTED = sa.insert(_event).values(  # store.event_values' columns as event_<colu
     request_id=sa.bindparam("event_request_id"), at=sa.bindparam("event_at"), text=sa.bindparam("event_text")).cte("noted")
 
 
+_TEXT_COLUMNS = tuple(text_values("", "", request_id=None, now=None))
+#: A text (store.text_values' columns as text_<column>); its other columns NULL, named so that the stored
+#: reply's parameters of the same name (``invitation_id``, ``provider_sid``) are not taken for them.
+_QUEUED = sa.insert(_outbound).values(
+    **{column: sa.bindparam(f"text_{column}") for column in _TEXT_COLUMNS},
+    **{column.name: sa.null() for column in _outbound.c if not column.primary_key and column.name not in _TEXT_COLUMNS},
+).cte("queued")
+
+
 def _store_statement(insert, *ctes: sa.CTE):
     return (insert(_inbound).on_conflict_do_nothing(index_elements=[_inbound.c.provider_sid])
             .returning(_inbound.c.id).add_cte(*ctes))
 
 
 #: Store a reply (its id, or nothing when another delivery stored it first), by dialect and
-#: (with a state change, with an event); PostgreSQL writes what is held in the same statement.
+#: (with a state change, with an event, with a text); PostgreSQL writes what is held in the same statement.
 _STORE = {
-    ("sqlite", False, False): _store_statement(sqlite.insert),
-    **{("postgresql", changed, noted): _store_statement(postgresql.insert, *([_CHANGED] if changed else []),
-                                                        *([_NOTED] if noted else []))
-       for changed in (False, True) for noted in (False, True)},
+    ("sqlite", False, False, False): _store_statement(sqlite.insert),
+    **{("postgresql", changed, noted, queued): _store_statement(
+        postgresql.insert, *([_CHANGED] if changed else []), *([_NOTED] if noted else []), *([_QUEUED] if queued else []))
+       for changed in (False, True) for noted in (False, True) for queued in (False, True)},
 }
 
 
@@ -139,13 +152,14 @@ def inbound_values(*, provider_sid: str, channel: Channel, phone: str, body: str
 
 
 class ReplyWrites:
-    """What a reply writes besides any text it queues: its invitation's new state, an event
-    on the request, and last the reply itself.
+    """What a reply writes: its invitation's new state, an event on the request, a text
+    back to its sender, and last the reply itself.
 
-    SQLite writes the state and the event at once (a join then counts itself when it
-    checks the quorum). PostgreSQL holds them and writes them with the reply, in one
-    statement (data-modifying CTEs): one round trip instead of three. A reply changes at
-    most one invitation and notes at most one event; a second of either is written at once.
+    SQLite writes the state, the event and the text at once (a join then counts itself
+    when it checks the quorum). PostgreSQL holds them and writes them with the reply, in
+    one statement (data-modifying CTEs): one round trip instead of up to four. A reply
+    changes at most one invitation, notes at most one event and queues at most one text;
+    a second of any is written at once.
     """
 
     def __init__(self, session: Session, connection: sa.Connection) -> None:
@@ -155,6 +169,7 @@ class ReplyWrites:
         self._hold = self._dialect == "postgresql"
         self._change: dict | None = None
         self._event: dict | None = None
+        self._text: dict | None = None
 
     def set_state(self, invitation_id: int, state: InvitationState, at: datetime) -> None:
         """The invitation's new state, answered at ``at``."""
@@ -170,10 +185,18 @@ class ReplyWrites:
         else:
             add_event(self._session, request_id, text, at)
 
+    def queue_text(self, phone: str, body: str, request_id: int, at: datetime) -> None:
+        """A text to queue (see :func:`store.queue_texts`)."""
+        if self._hold and self._text is None:
+            self._text = {f"text_{column}": value
+                          for column, value in text_values(phone, body, request_id=request_id, now=at).items()}
+        else:
+            queue_texts(self._session, [(phone, body)], request_id=request_id, now=at)
+
     def store_reply(self, values: dict) -> int | None:
         """Insert the reply (``values`` by column) with whatever is held; its id, or None when a
         concurrent delivery of the same message stored it first."""
-        statement = _STORE[self._dialect, self._change is not None, self._event is not None]
-        parameters = values | (self._change or {}) | (self._event or {})
-        self._change = self._event = None
+        statement = _STORE[self._dialect, self._change is not None, self._event is not None, self._text is not None]
+        parameters = values | (self._change or {}) | (self._event or {}) | (self._text or {})
+        self._change = self._event = self._text = None
         return self.connection.execute(statement, parameters).scalar()

@@ -70,13 +70,16 @@ _QUEUE_TEXT = sa.insert(OutboundMessage.__table__)
 
 
 def queue_texts(session: Session, texts: list[tuple[str, str]], *, request_id: int | None, now: datetime) -> None:
-    """Queue several SMS, (phone, body) each, in one statement (no objects to load)."""
-    if texts:
-        session.execute(_QUEUE_TEXT, [
-            {"kind": MessageKind.SMS.value, "to_phone": phone, "body": body, "request_id": request_id,
-             "status": MessageStatus.QUEUED.value, "created_at": now}
-            for phone, body in texts
-        ])
+    """Queue several SMS, (phone, body) each, in one statement (no objects to load or flush)."""
+    rows = [text_values(phone, body, request_id=request_id, now=now) for phone, body in texts]
+    if rows:  # one row as a plain execute: a list of one would take the driver's executemany path
+        session.execute(_QUEUE_TEXT, rows[0] if len(rows) == 1 else rows)
+
+
+def text_values(phone: str, body: str, *, request_id: int | None, now: datetime | None) -> dict:
+    """A queued SMS's row by column."""
+    return {"kind": MessageKind.SMS.value, "to_phone": phone, "body": body, "request_id": request_id,
+            "status": MessageStatus.QUEUED.value, "created_at": now}
 
 
 def forget_loaded(session: Session, *classes: type) -> None:

@@ -141,7 +141,9 @@ def test_on_postgresql_a_reply_that_changes_nothing_else_takes_no_transaction(ro
         assert reply(roster, engine, new_session, "Dee Jones", "1", "SM6")[0].reply_text  # thanked, in a transaction
     with round_trips(engine) as second_late_join:
         assert reply(roster, engine, new_session, "Dee Jones", "1", "SM7")[0].outcome == "late join: request already formed"
-    assert "COMMIT" in first_late_join and second_late_join == ["statement"] * 2
+    # read; lock the request and invitation; read the party and whether thanked; store the reply with its text
+    assert first_late_join == ["statement", "BEGIN ISOLATION LEVEL READ COMMITTED", *["statement"] * 3, "COMMIT"]
+    assert second_late_join == ["statement"] * 2
     assert len(roster.inbox("Dee Jones")) == 3  # invited, stood down, thanked once
 
 

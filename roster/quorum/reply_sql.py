@@ -75,11 +75,12 @@ _NOTED = sa.insert(_event).values(  # store.event_values' columns as event_<colu
 
 
 _TEXT_COLUMNS = tuple(text_values("", "", request_id=None, now=None))
-#: A text (store.text_values' columns as text_<column>); its other columns NULL, named so that the stored
-#: reply's parameters of the same name (``invitation_id``, ``provider_sid``) are not taken for them.
+#: A text (store.text_values' columns as text_<column>). The columns it shares with the stored reply
+#: (``invitation_id``, ``provider_sid``) are set NULL by name: left out, they would take the stored
+#: reply's parameters of the same name.
 _QUEUED = sa.insert(_outbound).values(
     **{column: sa.bindparam(f"text_{column}") for column in _TEXT_COLUMNS},
-    **{column.name: sa.null() for column in _outbound.c if not column.primary_key and column.name not in _TEXT_COLUMNS},
+    **{name: sa.null() for name in sorted(set(_outbound.c.keys()) & set(_inbound.c.keys()) - {"id", *_TEXT_COLUMNS})},
 ).cte("queued")
 
 

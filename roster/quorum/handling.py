@@ -50,7 +50,7 @@ from roster.quorum.answers import (
 from roster.quorum.models import Channel, InboundMessage, Invitation, QuorumRequest, RequestState
 from roster.quorum.policy import DEFAULT_POLICY, EscalationPolicy
 from roster.quorum.replies import ParsedReply, ReplyKind, parse_reply
-from roster.quorum.reply_sql import AUTOCOMMIT, TARGET_COLUMNS, ReplyWrites, inbound_values
+from roster.quorum.reply_sql import AUTOCOMMIT, TARGET_COLUMNS, ReplyWrites, inbound_values, thanked
 from roster.timeutil import ensure_aware, utcnow
 
 __all__ = [
@@ -108,9 +108,8 @@ def _sender_and_target_query(by_code: bool, lateral: bool) -> sa.Select:
     sender = _seen.outerjoin(_person, _person.c.phone == sa.bindparam("phone"))
     if lateral:
         target = _target_query(by_code).lateral("target")
-        thanked = sa.exists().where(_inbound.c.invitation_id == target.c.invitation_id,
-                                    _inbound.c.outcome == sa.literal(LATE_JOIN) + target.c.request_state)
-        return (sa.select(_seen.c.seen, *_SENDER, *target.c, thanked.label("thanked"))
+        late_join_thanked = thanked(target.c.invitation_id, sa.literal(LATE_JOIN) + target.c.request_state)
+        return (sa.select(_seen.c.seen, *_SENDER, *target.c, late_join_thanked.label("thanked"))
                 .select_from(sender.outerjoin(target, sa.true())))
     target_id = _target_query(by_code).with_only_columns(_invitation.c.id).scalar_subquery()
     return (

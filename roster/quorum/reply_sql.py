@@ -53,11 +53,18 @@ TARGET = (
 _SET_STATE = sa.update(_invitation).where(_invitation.c.id == sa.bindparam("invitation_id"))
 CLAIM_HELP = sa.update(_invitation).where(
     _invitation.c.id == sa.bindparam("invitation_id"), _invitation.c.help_sent.is_(False)).values(help_sent=True)
+
+
+def thanked(invitation_id, outcome) -> sa.Exists:
+    """SQL: whether a late join to ``invitation_id`` was thanked already, i.e. a reply to it is
+    stored with the late join's ``outcome`` (both SQL expressions)."""
+    return sa.exists().where(_inbound.c.invitation_id == invitation_id, _inbound.c.outcome == outcome)
+
+
 #: A late join's party (:data:`store.REQUEST_PARTY`) and whether its invitation's late join was
 #: thanked already (``outcome``): read after the invitation's lock, so a late join thanked meanwhile is seen.
-LATE_JOIN_PARTY = REQUEST_PARTY.add_columns(sa.exists().where(
-    _inbound.c.invitation_id == sa.bindparam("invitation_id"), _inbound.c.outcome == sa.bindparam("outcome")
-).label("thanked"))
+LATE_JOIN_PARTY = REQUEST_PARTY.add_columns(
+    thanked(sa.bindparam("invitation_id"), sa.bindparam("outcome")).label("thanked"))
 _JOINED_HERE = sa.and_(_invitation.c.request_id == _request.c.id, _invitation.c.state == InvitationState.JOINED.value)
 #: The request, if it is open and its joiners now meet what it needs (read without locks).
 QUORUM_MET = sa.select(_request.c.id).where(

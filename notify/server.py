@@ -4,12 +4,18 @@
 and the CLI build it the same way. Each feature adds its routes as an ``APIRouter``.
 With ``feeds_only`` the app serves the calendar feeds (and ``/healthz``) alone: no
 Twilio routes, no database writers.
+
+``diveboat serve --workers N`` (PostgreSQL) runs N server processes on one port:
+uvicorn starts each and calls :func:`create_worker_server` (or
+:func:`create_feeds_worker_server`) in it, which builds the same app from the
+environment (``DIVEBOAT_*``, ``TWILIO_*``; the command puts ``--db`` there) with the
+worker's own connections and sending process.
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
@@ -21,18 +27,19 @@ from notify.heap import settle_heap
 from notify.sending import SendingProcess, prepare_twilio_client
 from notify.webhooks import PREFIX as WEBHOOKS_PREFIX
 from notify.webhooks import webhooks_app
-from roster.db import session_factory
+from roster.db import open_database, session_factory
 from roster.quorum.handling import warm_up
 from roster.quorum.policy import policy_for
 from roster.settings import Settings
 
 
 def create_server(settings: Settings, engine: sa.Engine, *, feeds_only: bool = False,
-                  sending: SendingProcess | None = None) -> FastAPI:
+                  sending: SendingProcess | None = None, on_shutdown: Callable[[], None] | None = None) -> FastAPI:
     """The FastAPI app for ``diveboat serve`` (``feeds_only``: the calendar feeds alone).
 
     Texts and calls that replies queue are sent through ``sending`` when given (the
-    caller starts and closes it), else from the server's own event loop."""
+    caller starts and closes it), else from the server's own event loop. ``on_shutdown``
+    runs once the server has stopped answering (a worker closes what it opened)."""
     if feeds_only:
         app = FastAPI(title="Dive Boat feeds", docs_url=None, redoc_url=None, openapi_url=None)
         app.state.settings = settings
@@ -52,6 +59,8 @@ def create_server(settings: Settings, engine: sa.Engine, *, feeds_only: bool = F
         yield
         gc.unfreeze()  # a process that goes on (tests, a restart in place) collects them again
         database.close()
+        if on_shutdown is not None:
+            on_shutdown()
 
     app = DiveBoatServer(title="Dive Boat", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.settings = settings
@@ -63,6 +72,27 @@ def create_server(settings: Settings, engine: sa.Engine, *, feeds_only: bool = F
     app.include_router(calendar_router())
     _add_health_check(app, engine)
     return app
+
+
+def create_worker_server() -> FastAPI:
+    """One worker of ``diveboat serve --workers N``: the webhook server, built from the
+    environment, with its own database connections and its own sending process (the
+    escalation clock runs once, in the command's own process)."""
+    settings = Settings()
+    engine = open_database(settings.db)
+    sending = SendingProcess(settings).start()
+
+    def close() -> None:
+        sending.close()
+        engine.dispose()
+
+    return create_server(settings, engine, sending=sending, on_shutdown=close)
+
+
+def create_feeds_worker_server() -> FastAPI:
+    """One worker of ``diveboat serve --feeds-only --workers N``: the calendar feeds, built from the environment."""
+    settings = Settings()
+    return create_server(settings, open_database(settings.db), feeds_only=True)
 
 
 class DiveBoatServer(FastAPI):

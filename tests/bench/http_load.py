@@ -10,6 +10,7 @@ nothing more. The same client measures the bare endpoint and the servers.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from urllib.parse import urlencode, urlsplit
 
 from notify.twilio_client import FORM_CONTENT_TYPE
@@ -34,12 +35,15 @@ def encode_post(url: str, form: dict[str, str], headers: dict[str, str]) -> byte
 
 
 class Connections:
-    """Keep-alive connections to one server, opened as needed (one request at a time each)."""
+    """Keep-alive connections to one server, opened as needed (one request at a time each) and
+    used in turn, the one idle longest first: on a server of several workers sharing a port
+    each connection was accepted by one of them, so all of them get requests (the last one
+    used first would keep nearly every request on one connection, so on one worker)."""
 
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)
         self._host, self._port = parts.hostname, parts.port or 80
-        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._idle: deque[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = deque()
         self._open: list[asyncio.StreamWriter] = []
 
     async def send(self, request: bytes) -> int:
@@ -48,7 +52,7 @@ class Connections:
         A kept-alive connection the server closed while it sat idle (uvicorn closes them after
         5 s) is replaced by a new one, the request sent again: the server never read it."""
         while self._idle:
-            reader, writer = self._idle.pop()
+            reader, writer = self._idle.popleft()
             if reader.at_eof():
                 writer.close()
                 continue

@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,22 +58,29 @@ class Server(NamedTuple):
 
 
 @contextmanager
-def diveboat_serve(url: str, fake: dict[str, str]) -> Iterator[Server]:
-    """``diveboat serve`` for the database at ``url``, sending through the fake Twilio ``fake``;
-    yields its base URL and process id once ``/healthz`` answers."""
+def diveboat_serve(url: str, fake: dict[str, str], workers: int = 1) -> Iterator[Server]:
+    """``diveboat serve --workers N`` for the database at ``url``, sending through the fake Twilio
+    ``fake``; yields its base URL and process id once every worker has started (uvicorn logs each)
+    and ``/healthz`` answers."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "TWILIO_ACCOUNT_SID": fake["account_sid"], "TWILIO_AUTH_TOKEN": fake["auth_token"],
            "TWILIO_FROM_NUMBER": fake["number"], "DIVEBOAT_TWILIO_API_URL": fake["api_url"], "DIVEBOAT_PUBLIC_URL": base}
-    server = subprocess.Popen([*DIVEBOAT_COMMAND, "--db", url, "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_until_answering(server, lambda: httpx.get(f"{base}/healthz", timeout=1).status_code == 200,
-                             "diveboat serve", timeout=60)
-        yield Server(base, server.pid)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen([*DIVEBOAT_COMMAND, "--db", url, "serve", "--port", str(port), "--workers", str(workers)],
+                                  env=env, stdout=subprocess.DEVNULL, stderr=log)
+
+        def started() -> bool:
+            log.seek(0)
+            return (log.read().count(b"Application startup complete") >= workers
+                    and httpx.get(f"{base}/healthz", timeout=1).status_code == 200)
+
+        try:
+            wait_until_answering(server, started, "diveboat serve", timeout=60)
+            yield Server(base, server.pid)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 def wait_until_answering(process: subprocess.Popen, answers, name: str, *, timeout: float = 30) -> None:

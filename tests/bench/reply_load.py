@@ -4,8 +4,9 @@ Full mode: 30 s (quick: 3 s). Open loop: request ``i`` is sent at ``start + i / 
 were answered, and its latency is counted from that scheduled moment (a server that
 falls behind shows it). The same signed requests go, in the same run, to a bare ASGI
 endpoint under uvicorn that reads the body and answers empty TwiML: the limit. SQLite
-runs one ``diveboat serve``; PostgreSQL runs two (two workers, requests alternating),
-both also running the escalation clock and sending texts to the fake Twilio.
+runs ``diveboat serve``; PostgreSQL runs ``diveboat serve --workers 2`` (two server processes
+on one port, each connection accepted by one of them), with the escalation clock running
+and texts going to the fake Twilio.
 
 The replies come from the invitees of 30 open requests (quick: 6; 13 invitees each): joins, declines, late
 answers after a quorum formed, and 5% re-deliveries of an earlier MessageSid (Twilio
@@ -13,7 +14,7 @@ retries). Afterwards every distinct MessageSid must be stored exactly once: none
 none counted twice. Answers other than 200 are counted (a 500 is a reply Twilio will
 not re-send). Target: p99 within 5x the bare endpoint's.
 
-Where the time goes, in the same run: the CPU the servers (with their sending processes)
+Where the time goes, in the same run: the CPU the server (its workers and sending processes)
 spend per reply against the bare endpoint's per request, and how many of the machine's
 cores were busy, on average and in the busiest second (the load generator, the fake
 Twilio and the database share the same cores), and the CPU the load generator itself spent
@@ -33,7 +34,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -87,10 +88,10 @@ def run(options: Options) -> Iterator[Figure]:
     seconds, requests = options.pick((30, 30), (3, 6))
     timelines = {}
     for backend in options.backends:
-        servers = 1 if backend == "sqlite" else 2
-        result = measure(backend, servers, RATE * seconds, requests)
-        timelines[f"{backend}, {servers} server{'s' if servers > 1 else ''}"] = result
-        name = f"replies.{RATE}_per_s.{servers}_server{'s' if servers > 1 else ''}"
+        workers = 1 if backend == "sqlite" else 2
+        result = measure(backend, workers, RATE * seconds, requests)
+        timelines[f"{backend}, {workers} worker{'s' if workers > 1 else ''}"] = result
+        name = f"replies.{RATE}_per_s.{workers}_worker{'s' if workers > 1 else ''}"
         yield Figure(f"{name}.bare_endpoint.p50.{backend}", ms(result["bare_p50"]), "ms")
         yield Figure(f"{name}.bare_endpoint.p99.{backend}", ms(result["bare_p99"]), "ms")
         yield Figure(f"{name}.p50.{backend}", ms(result["p50"]), "ms", limit=ms(result["bare_p50"]))
@@ -112,7 +113,7 @@ def run(options: Options) -> Iterator[Figure]:
         draw(timelines)
 
 
-def measure(backend: str, servers: int, total: int, requests: int) -> dict:
+def measure(backend: str, workers: int, total: int, requests: int) -> dict:
     with fresh_engine(backend) as (url, engine), fake_twilio_process() as fake:
         new_session = session_factory(engine)
         clock = Clock()
@@ -125,16 +126,12 @@ def measure(backend: str, servers: int, total: int, requests: int) -> dict:
         replies = _replies(fake, invitees, total)
         checkpoint(engine)  # PostgreSQL: no timed checkpoint in the next five minutes
         with bare_endpoint() as bare:
-            (bare_answered, _), bare_cpu, bare_load = _timed(
-                [bare.pid], lambda: steady([bare.url], fake["auth_token"], replies, lambda i: bare.url))
-        with ExitStack() as stack:
-            running = [stack.enter_context(diveboat_serve(url, fake)) for _ in range(servers)]
-            urls = [f"{server.url}/twilio/sms" for server in running]
+            (bare_answered, _), bare_cpu, bare_load = _timed([bare.pid], lambda: steady(bare.url, fake["auth_token"], replies))
+        with diveboat_serve(url, fake, workers=workers) as server:
+            sms_url = f"{server.url}/twilio/sms"
             started = time.perf_counter()
             generator_started = time.process_time()
-            (answered, errors), cpu, load = _timed(
-                [server.pid for server in running],
-                lambda: steady(urls, fake["auth_token"], replies, lambda i: urls[i % len(urls)]))
+            (answered, errors), cpu, load = _timed([server.pid], lambda: steady(sms_url, fake["auth_token"], replies))
             elapsed = time.perf_counter() - started
             generator_cpu = time.process_time() - generator_started
         with new_session() as session:
@@ -246,8 +243,7 @@ def bare_endpoint() -> Iterator[Server]:
         server.wait(timeout=30)
 
 
-async def steady(urls: list[str], token: str, replies: list[dict[str, str]],
-                 url_for) -> tuple[list[tuple[float, float]], list[int]]:
+async def steady(url: str, token: str, replies: list[dict[str, str]]) -> tuple[list[tuple[float, float]], list[int]]:
     """POST ``replies`` at ``RATE`` per second (open loop, through the lean client of
     :mod:`tests.bench.http_load`, so the generator takes little of the machine it measures);
     returns (seconds into the run it was due, latency) for each 200 answer, its latency
@@ -257,17 +253,15 @@ async def steady(urls: list[str], token: str, replies: list[dict[str, str]],
     and the servers alike): a full collection of its heap takes 80-115 ms, which would
     otherwise be counted as the server's latency."""
     validator = RequestValidator(token)
-    prepared = []
-    for n, params in enumerate(replies):
-        url = url_for(n)
-        prepared.append((url, encode_post(url, params, {"X-Twilio-Signature": validator.compute_signature(url, params)})))
+    prepared = [encode_post(url, params, {"X-Twilio-Signature": validator.compute_signature(url, params)})
+                for params in replies]
     answered: list[tuple[float, float]] = []
     errors: list[int] = []
-    connections = {url: Connections(url) for url in urls}
+    connections = Connections(url)
 
-    async def post(url: str, request: bytes, due: float) -> None:
+    async def post(request: bytes, due: float) -> None:
         try:
-            status = await connections[url].send(request)
+            status = await connections.send(request)
         except (HttpError, OSError):
             status = NO_ANSWER
         if status == 200:
@@ -281,14 +275,13 @@ async def steady(urls: list[str], token: str, replies: list[dict[str, str]],
     try:
         start = time.perf_counter() + 0.2
         tasks = []
-        for n, (url, request) in enumerate(prepared):
+        for n, request in enumerate(prepared):
             due = start + n / RATE
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            tasks.append(asyncio.create_task(post(url, request, due)))
+            tasks.append(asyncio.create_task(post(request, due)))
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=120)
     finally:
         gc.enable()
         gc.unfreeze()
-        for pool in connections.values():
-            await pool.close()
+        await connections.close()
     return answered, errors

@@ -4,6 +4,7 @@ and ``diveboat poll``."""
 from __future__ import annotations
 
 import copy
+import os
 import time
 
 import click
@@ -20,6 +21,12 @@ NO_TOKEN = (
     "Set TWILIO_AUTH_TOKEN (and TWILIO_ACCOUNT_SID, TWILIO_FROM_NUMBER) and try again, "
     "or use --feeds-only to serve the calendar feeds alone"
 )
+WORKERS_NEED_POSTGRES = (
+    "--workers {workers} needs PostgreSQL: SQLite lets one process write at a time, and one server "
+    "(the default, --workers 1) already records replies that arrive together in one transaction. "
+    "Drop --workers, or point --db (DIVEBOAT_DB) at a PostgreSQL database"
+)
+MAX_WORKERS = 64
 NOT_CONFIGURED = (
     "Twilio is not configured: polling lists replies through Twilio's Messages API. "
     "Set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER and try again"
@@ -34,28 +41,37 @@ NOT_CONFIGURED = (
     help="Serve only the supervision calendar feeds (GET /calendar/<token>.ics): no Twilio webhooks, "
          "no escalation clock, no reply polling, and no Twilio credentials needed.",
 )
+@click.option(
+    "--workers", default=1, show_default=True, type=click.IntRange(1, MAX_WORKERS),
+    help="Server processes answering on the port (PostgreSQL only), each with its own database "
+         "connections and sending process; the escalation clock still runs once.",
+)
 @pass_context
-def serve(obj: CliContext, host: str, port: int, feeds_only: bool) -> None:
+def serve(obj: CliContext, host: str, port: int, feeds_only: bool, workers: int) -> None:
     """Run the webhook server for Twilio and the escalation clock.
 
     Point your Twilio number's SMS webhook at DIVEBOAT_PUBLIC_URL/twilio/sms.
 
     It also serves the calendar feeds whose URLs 'diveboat calendar feed-url'
     prints. With --feeds-only it serves those alone, for teams that use no texts
-    or calls.
+    or calls. On PostgreSQL, --workers N answers with N processes.
     """
     from notify.sending import SendingProcess
     from notify.server import create_server
 
     settings = obj.settings
+    if workers > 1 and obj.engine.dialect.name != "postgresql":
+        raise UserError(WORKERS_NEED_POSTGRES.format(workers=workers))
     if feeds_only:
-        app = create_server(settings, obj.engine, feeds_only=True)
         click.echo(
             f"Serving calendar feeds only (http://{host}:{port}/calendar/<token>.ics): "
             "no Twilio webhooks, no escalation clock, no reply polling.",
             err=True,
         )
-        _run(app, host, port)
+        if workers > 1:
+            _run_workers("notify.server:create_feeds_worker_server", settings.db, host, port, workers)
+        else:
+            _run(create_server(settings, obj.engine, feeds_only=True), host, port)
         click.echo("Stopped.", err=True)
         return
     token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
@@ -68,10 +84,14 @@ def serve(obj: CliContext, host: str, port: int, feeds_only: bool) -> None:
             err=True,
         )
     with SendingProcess(settings) as sending:  # Twilio requests from a process of their own
-        app = create_server(settings, obj.engine, sending=sending)
+        # Built before the clock starts: it hooks the SQLite writers' turn-taking into the engine the clock uses.
+        app = create_server(settings, obj.engine, sending=sending) if workers == 1 else None
         loop = EscalationLoop(settings, obj.new_session, catch_up=True, sending=sending).start()  # replies sent while down, first
         try:
-            _run(app, host, port)
+            if app is None:
+                _run_workers("notify.server:create_worker_server", settings.db, host, port, workers)
+            else:
+                _run(app, host, port)
         finally:
             loop.stop()
     click.echo("Stopped.", err=True)
@@ -84,6 +104,20 @@ def _run(app, host: str, port: int) -> None:
     try:
         uvicorn.run(app, host=host, port=port, log_level="info", log_config=_log_config())
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after shutting down cleanly
+        pass
+
+
+def _run_workers(factory: str, db_url: str, host: str, port: int, workers: int) -> None:
+    """Serve with ``workers`` processes on one port until Ctrl-C (or SIGTERM): uvicorn starts each
+    (and a new one should one die) and calls ``factory`` in it, which reads its settings from
+    the environment: ``--db`` goes there too."""
+    import uvicorn
+
+    os.environ["DIVEBOAT_DB"] = db_url
+    try:
+        uvicorn.run(factory, factory=True, workers=workers, host=host, port=port, log_level="info",
+                    log_config=_log_config())
+    except KeyboardInterrupt:
         pass
 
 

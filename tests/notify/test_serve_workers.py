@@ -23,6 +23,7 @@ def test_workers_need_postgresql(tmp_path):
         "(the default, --workers 1) already records replies that arrive together in one transaction. "
         "Drop --workers, or point --db (DIVEBOAT_DB) at a PostgreSQL database"
     ]
+    assert not (tmp_path / "diveboat.db").exists()  # refused before the database was created
 
 
 def test_workers_must_be_a_positive_number(tmp_path):

@@ -13,6 +13,7 @@ from twilio.base.exceptions import TwilioException
 
 from notify.clock import DEFAULT_INTERVAL_SECONDS, EscalationLoop, TickReport
 from notify.twilio_client import api_error_text, twilio_configured
+from roster.db import normalise_url
 from roster.timeutil import parse_when
 from tui.cli.context import CliContext, UserError, echo_json, pass_context
 
@@ -60,7 +61,7 @@ def serve(obj: CliContext, host: str, port: int, feeds_only: bool, workers: int)
     from notify.server import create_server
 
     settings = obj.settings
-    if workers > 1 and obj.engine.dialect.name != "postgresql":
+    if workers > 1 and not normalise_url(settings.db).startswith("postgresql"):  # refused before anything is opened
         raise UserError(WORKERS_NEED_POSTGRES.format(workers=workers))
     if feeds_only:
         click.echo(

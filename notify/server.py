@@ -15,11 +15,14 @@ worker's own connections and sending process.
 from __future__ import annotations
 
 import gc
+import logging
+import os
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import sqlalchemy as sa
 from fastapi import FastAPI
+from uvicorn.config import STARTUP_FAILURE
 
 from notify.db_worker import DatabaseWorker, SqliteWriters
 from notify.feeds import calendar_router
@@ -31,6 +34,8 @@ from roster.db import open_database, session_factory
 from roster.quorum.handling import warm_up
 from roster.quorum.policy import policy_for
 from roster.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def create_server(settings: Settings, engine: sa.Engine, *, feeds_only: bool = False,
@@ -51,16 +56,23 @@ def create_server(settings: Settings, engine: sa.Engine, *, feeds_only: bool = F
     new_session = session_factory(engine)
     database = DatabaseWorker(engine, new_session)
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await database.warm_up(warm_up)  # ready before uvicorn accepts the first request
-        prepare_twilio_client()  # texts (without ``sending``) and the clock's catch-up and polling use them here
-        settle_heap()
-        yield
-        gc.unfreeze()  # a process that goes on (tests, a restart in place) collects them again
+    def close() -> None:
         database.close()
         if on_shutdown is not None:
             on_shutdown()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            await database.warm_up(warm_up)  # ready before uvicorn accepts the first request
+            prepare_twilio_client()  # texts (without ``sending``) and the clock's catch-up and polling use them here
+            settle_heap()
+        except BaseException:  # not started: close what was opened (a worker's sending process too)
+            close()
+            raise
+        yield
+        gc.unfreeze()  # a process that goes on (tests, a restart in place) collects them again
+        close()
 
     app = DiveBoatServer(title="Dive Boat", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.settings = settings
@@ -86,7 +98,28 @@ def create_worker_server() -> FastAPI:
         sending.close()
         engine.dispose()
 
-    return create_server(settings, engine, sending=sending, on_shutdown=close)
+    app = create_server(settings, engine, sending=sending, on_shutdown=close)
+    app.router.lifespan_context = _exit_if_start_fails(app.router.lifespan_context)
+    return app
+
+
+def _exit_if_start_fails(lifespan):
+    """A worker whose start fails (the database refuses its connections, say) ends with
+    uvicorn's ``STARTUP_FAILURE`` code, the one exit its supervisor stops for; otherwise the
+    supervisor would start it again and again, with nobody answering on the port."""
+
+    @asynccontextmanager
+    async def guarded(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as started:
+            try:
+                await started.enter_async_context(lifespan(app))
+            except Exception:
+                log.exception("this worker could not start")
+                logging.shutdown()  # the error reaches the log before the process ends
+                os._exit(STARTUP_FAILURE)
+            yield
+
+    return guarded
 
 
 def create_feeds_worker_server() -> FastAPI:

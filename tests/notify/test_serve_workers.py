@@ -6,10 +6,13 @@ import os
 import re
 import signal
 import subprocess
+import uuid
 
 import pytest
+import sqlalchemy as sa
 
-from roster.db import open_database, session_factory
+from roster.db import make_engine, normalise_url, open_database, session_factory
+from tests.conftest import POSTGRES_URL
 from tests.notify.helpers import Clock, add_team, ask_for_quorum, request_state, wait_for
 from tests.notify.test_serve_cli import COMMAND, _healthy, diveboat, free_port
 
@@ -72,3 +75,32 @@ def test_two_workers_share_the_port_and_form_a_quorum_from_signed_webhooks(db_ur
     for pid in workers:  # each worker and its sending process are gone with the command
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+@pytest.fixture
+def few_connections_url(db_url):
+    """A PostgreSQL database URL whose role may open only six connections (a worker warms eight)."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("--workers needs PostgreSQL")
+    role = f"few_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 6")
+        connection.exec_driver_sql(f"CREATE SCHEMA {role} AUTHORIZATION {role}")
+    url = sa.make_url(normalise_url(POSTGRES_URL)).set(username=role, query={"options": f"-csearch_path={role}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA {role} CASCADE")
+            connection.exec_driver_sql(f"DROP ROLE {role}")
+        admin.dispose()
+
+
+def test_a_worker_that_cannot_start_stops_the_command_with_an_error(few_connections_url, twilio, tmp_path):
+    result = subprocess.run([*COMMAND, "--db", few_connections_url, "serve", "--port", str(free_port()), "--workers", "2"],
+                            env={**os.environ, **twilio.settings_env()}, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "too many connections" in result.stderr  # the worker's own error, logged before it ended
+    assert result.stderr.splitlines()[-1] == (
+        "diveboat: error: a worker could not start (its error is above), so none is serving; fix that and start again")

@@ -28,6 +28,7 @@ WORKERS_NEED_POSTGRES = (
     "Drop --workers, or point --db (DIVEBOAT_DB) at a PostgreSQL database"
 )
 MAX_WORKERS = 64
+WORKER_FAILED = "a worker could not start (its error is above), so none is serving; fix that and start again"
 NOT_CONFIGURED = (
     "Twilio is not configured: polling lists replies through Twilio's Messages API. "
     "Set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER and try again"
@@ -109,17 +110,21 @@ def _run(app, host: str, port: int) -> None:
 
 
 def _run_workers(factory: str, db_url: str, host: str, port: int, workers: int) -> None:
-    """Serve with ``workers`` processes on one port until Ctrl-C (or SIGTERM): uvicorn starts each
-    (and a new one should one die) and calls ``factory`` in it, which reads its settings from
-    the environment: ``--db`` goes there too."""
+    """Serve with ``workers`` processes on one port until Ctrl-C (or SIGTERM), as ``uvicorn.run``
+    would: uvicorn's supervisor starts each (and a new one should one die) and calls ``factory``
+    in it, which reads its settings from the environment (``--db`` goes there too). A worker
+    that cannot start stops them all, and the command fails saying so."""
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
 
     os.environ["DIVEBOAT_DB"] = db_url
-    try:
-        uvicorn.run(factory, factory=True, workers=workers, host=host, port=port, log_level="info",
-                    log_config=_log_config())
-    except KeyboardInterrupt:
-        pass
+    config = uvicorn.Config(factory, factory=True, workers=workers, host=host, port=port, log_level="info",
+                            log_config=_log_config())
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor.run()
+    if any(worker.exitcode == STARTUP_FAILURE for worker in supervisor.processes):
+        raise UserError(WORKER_FAILED)
 
 
 def _log_config() -> dict:

@@ -57,6 +57,19 @@ def test_serve_refuses_to_start_without_an_auth_token(database):
     ]
 
 
+def test_serve_on_a_port_already_taken_fails_in_one_line(database, twilio):
+    url, _, _ = database
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = subprocess.run([*COMMAND, "--db", url, "serve", "--port", str(taken.getsockname()[1])],
+                                env={**os.environ, **twilio.settings_env()}, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "address already in use" in result.stderr  # uvicorn's own error first
+    assert result.stderr.splitlines()[-1] == (
+        "diveboat: error: the server could not start (its error is above); fix that and start again")
+
+
 def test_poll_needs_twilio_credentials(database):
     url, _, _ = database
     result = diveboat("--db", url, "poll")

@@ -28,6 +28,7 @@ WORKERS_NEED_POSTGRES = (
     "Drop --workers, or point --db (DIVEBOAT_DB) at a PostgreSQL database"
 )
 MAX_WORKERS = 64
+SERVER_FAILED = "the server could not start (its error is above); fix that and start again"
 WORKER_FAILED = "a worker could not start (its error is above), so none is serving; fix that and start again"
 NOT_CONFIGURED = (
     "Twilio is not configured: polling lists replies through Twilio's Messages API. "
@@ -100,13 +101,18 @@ def serve(obj: CliContext, host: str, port: int, feeds_only: bool, workers: int)
 
 
 def _run(app, host: str, port: int) -> None:
-    """Serve ``app`` until Ctrl-C (or SIGTERM)."""
+    """Serve ``app`` until Ctrl-C (or SIGTERM); a server that cannot start (its port taken, its
+    database refusing) fails the command with one line after uvicorn's own error."""
     import uvicorn
 
     try:
         uvicorn.run(app, host=host, port=port, log_level="info", log_config=_log_config())
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after shutting down cleanly
         pass
+    except SystemExit as exit_:  # uvicorn ends the process this way when the server did not start
+        if exit_.code:
+            raise UserError(SERVER_FAILED) from None
+        raise
 
 
 def _run_workers(factory: str, db_url: str, host: str, port: int, workers: int) -> None:

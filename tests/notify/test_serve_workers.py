@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import uuid
 
@@ -95,6 +96,21 @@ def few_connections_url(db_url):
             connection.exec_driver_sql(f"DROP SCHEMA {role} CASCADE")
             connection.exec_driver_sql(f"DROP ROLE {role}")
         admin.dispose()
+
+
+def test_workers_on_a_port_already_taken_fail_in_one_line(db_url, twilio):
+    if db_url.startswith("sqlite"):
+        pytest.skip("--workers needs PostgreSQL")
+    open_database(db_url).dispose()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = subprocess.run([*COMMAND, "--db", db_url, "serve", "--port", str(taken.getsockname()[1]), "--workers", "2"],
+                                env={**os.environ, **twilio.settings_env()}, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "address already in use" in result.stderr.lower()  # uvicorn's own error first
+    assert result.stderr.splitlines()[-1] == (
+        "diveboat: error: the server could not start (its error is above); fix that and start again")
 
 
 def test_a_worker_that_cannot_start_stops_the_command_with_an_error(few_connections_url, twilio, tmp_path):

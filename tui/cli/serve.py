@@ -127,7 +127,11 @@ def _run_workers(factory: str, db_url: str, host: str, port: int, workers: int) 
     os.environ["DIVEBOAT_DB"] = db_url
     config = uvicorn.Config(factory, factory=True, workers=workers, host=host, port=port, log_level="info",
                             log_config=_log_config())
-    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    try:
+        sockets = [config.bind_socket()]
+    except SystemExit:  # uvicorn's way of saying the port is taken (its error logged first)
+        raise UserError(SERVER_FAILED) from None
+    supervisor = Multiprocess(config, sockets=sockets)
     supervisor.run()
     if any(worker.exitcode == STARTUP_FAILURE for worker in supervisor.processes):
         raise UserError(WORKER_FAILED)

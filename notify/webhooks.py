@@ -19,6 +19,8 @@ import functools
 import hmac
 import logging
 import re
+import time
+from contextlib import asynccontextmanager
 from datetime import datetime
 from urllib.parse import parse_qsl, urlparse
 
@@ -71,16 +73,40 @@ WRONG_KEY_PARAM = "wrong_key"  # on the Gather action after one wrong key: the n
 
 def _webhook(path: str):
     """Register the decorated ``endpoint(request, form) -> Response`` for POSTs to ``/twilio<path>``:
-    it is called only once the request's Twilio signature is checked (see :func:`twilio_form`)."""
+    it is called only once the request's Twilio signature is checked (see :func:`twilio_form`).
+    Its answer carries a ``Server-Timing`` header (:func:`server_timing`)."""
 
     def register(endpoint):
         async def checked(request: Request) -> Response:
-            return await endpoint(request, await twilio_form(request))
+            started = time.perf_counter()
+            request.state.database_seconds = 0.0
+            response = await endpoint(request, await twilio_form(request))
+            response.headers["Server-Timing"] = server_timing(request.state.database_seconds,
+                                                              time.perf_counter() - started)
+            return response
 
         _routes.add_route(PREFIX + path, checked, methods=["POST"])
         return endpoint
 
     return register
+
+
+def server_timing(database_seconds: float, handler_seconds: float) -> str:
+    """A ``Server-Timing`` value (milliseconds): ``db``, the time the webhook waited for its database
+    work (queueing for the database thread included), and ``app``, its whole time in the handler
+    from reading the form to the answer; what a caller measures beyond ``app`` was spent before
+    the handler ran (the connection waiting to be read) or on the network."""
+    return f"db;dur={database_seconds * 1000:.2f}, app;dur={handler_seconds * 1000:.2f}"
+
+
+@asynccontextmanager
+async def _timing_database(request: Request):
+    """Add the time spent inside the block to the webhook's ``db`` timing."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        request.state.database_seconds += time.perf_counter() - started
 
 
 def public_request_url(settings: Settings, request: Request) -> str:
@@ -209,7 +235,8 @@ def _field(form: FormData, *names: str) -> str:
 
 async def _database(request: Request, action, **kwargs):
     """``action(session, **kwargs)`` in a database thread (see :mod:`notify.db_worker`)."""
-    return await request.app.state.database.run(action, **kwargs)
+    async with _timing_database(request):
+        return await request.app.state.database.run(action, **kwargs)
 
 
 @_webhook("/sms")
@@ -219,7 +246,8 @@ async def inbound_sms(request: Request, form: FormData) -> Response:
     if not sid:
         raise HTTPException(status_code=400, detail="MessageSid is missing")
     reply = SmsReply(from_phone=_field(form, "From"), body=_field(form, "Body"), provider_sid=sid, received_at=_now(request))
-    outcome = await request.app.state.database.record_sms_reply(reply, request.app.state.policy)
+    async with _timing_database(request):
+        outcome = await request.app.state.database.record_sms_reply(reply, request.app.state.policy)
     background = _after_answering(request, outcome, provider_sid=sid, received_at=reply.received_at)
     return Response(EMPTY_MESSAGING_TWIML, media_type=XML, background=background)
 

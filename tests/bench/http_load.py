@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from typing import NamedTuple
 from urllib.parse import urlencode, urlsplit
 
 from notify.twilio_client import FORM_CONTENT_TYPE
@@ -46,8 +47,8 @@ class Connections:
         self._idle: deque[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = deque()
         self._open: list[asyncio.StreamWriter] = []
 
-    async def send(self, request: bytes) -> int:
-        """Send one prepared request and read its whole answer; returns the status code.
+    async def send(self, request: bytes) -> Answer:
+        """Send one prepared request and read its whole answer.
 
         A kept-alive connection the server closed while it sat idle (uvicorn closes them after
         5 s) is replaced by a new one, the request sent again: the server never read it."""
@@ -66,13 +67,13 @@ class Connections:
         writer.write(request)
         return await self._answer(reader, writer)
 
-    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> int:
-        status, keep_alive = await _read_response(reader)
+    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Answer:
+        answer, keep_alive = await _read_response(reader)
         if keep_alive:
             self._idle.append((reader, writer))
         else:
             writer.close()
-        return status
+        return answer
 
     async def close(self) -> None:
         """Close every connection."""
@@ -85,7 +86,25 @@ class Connections:
                 pass
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+class Answer(NamedTuple):
+    """A server's answer: its status code and its ``Server-Timing`` durations (name -> ms)."""
+
+    status: int
+    timings: dict[str, float]
+
+
+def server_timings(value: str) -> dict[str, float]:
+    """``Server-Timing: db;dur=1.2, app;dur=3.4`` as ``{"db": 1.2, "app": 3.4}`` (parts without a duration left out)."""
+    timings = {}
+    for metric in filter(None, (part.strip() for part in value.split(","))):
+        name, *params = (piece.strip() for piece in metric.split(";"))
+        duration = next((p.partition("=")[2] for p in params if p.partition("=")[0].strip() == "dur"), None)
+        if duration is not None:
+            timings[name] = float(duration.strip('"'))
+    return timings
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[Answer, bool]:
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except asyncio.IncompleteReadError as error:
@@ -107,4 +126,5 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
         await reader.readuntil(b"\r\n")
     else:
         await reader.readexactly(int(headers.get("content-length", "0")))
-    return int(status_line.split(" ", 2)[1]), headers.get("connection") != "close"
+    answer = Answer(int(status_line.split(" ", 2)[1]), server_timings(headers.get("server-timing", "")))
+    return answer, headers.get("connection") != "close"

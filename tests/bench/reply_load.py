@@ -19,7 +19,12 @@ spend per reply against the bare endpoint's per request, and how many of the mac
 cores were busy, on average and in the busiest second (the load generator, the fake
 Twilio and the database share the same cores), and the CPU the load generator itself spent
 per request (it stands in for Twilio, whose CPU is not on our machine; see
-:mod:`tests.bench.http_load`).
+:mod:`tests.bench.http_load`). And where the slowest 1% of replies (those at or beyond the
+p99) spent their time, from the ``Server-Timing`` header each webhook answer carries (the
+mean of each part beside their mean latency, so the ratios add up to 1): waiting for their
+database work (queueing for the database thread included), the rest of the handler (form,
+signature, answer), and before the handler ran (the connection waiting to be read while the
+event loop was busy, the network).
 
 Full mode also draws where the p99 comes from, :data:`PLOT`: each half second's p50 and
 p99 through the run, on both databases, beside the limit (5x the bare endpoint's p99).
@@ -30,12 +35,14 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 from sqlmodel import select
@@ -99,6 +106,10 @@ def run(options: Options) -> Iterator[Figure]:
         if seconds > AFTER_BURSTS_SECONDS:
             yield Figure(f"{name}.p99_after_{AFTER_BURSTS_SECONDS}_s.{backend}", ms(result["p99_after_bursts"]), "ms",
                          limit=ms(result["bare_p99"]))
+        yield Figure(f"{name}.slowest_1pct.latency.{backend}", ms(result["slowest_latency"]), "ms")
+        for part in ("database", "rest_of_handler", "before_handler"):  # their ratios add up to 1
+            yield Figure(f"{name}.slowest_1pct.{part}.{backend}", ms(result[f"slowest_{part}"]), "ms",
+                         limit=ms(result["slowest_latency"]))
         yield Figure(f"{name}.throughput.{backend}", result["throughput"], "per s", limit=RATE)
         yield Figure(f"{name}.error_answers.{backend}", result["errors"], "replies")
         yield Figure(f"{name}.lost_or_double_counted.{backend}", result["wrong"], "replies")
@@ -138,12 +149,18 @@ def measure(backend: str, workers: int, total: int, requests: int) -> dict:
             stored = list(session.exec(select(InboundMessage.provider_sid)))
         sent = {params["MessageSid"] for params in replies}
         wrong = len(sent.symmetric_difference(stored)) + (len(stored) - len(set(stored)))
-        bare_latencies = [latency for _, latency in bare_answered]
-        latencies = [latency for _, latency in answered]
-        after_bursts = [latency for due, latency in answered if due >= AFTER_BURSTS_SECONDS]
+        bare_latencies = [answer.latency for answer in bare_answered]
+        latencies = [answer.latency for answer in answered]
+        after_bursts = [answer.latency for answer in answered if answer.due >= AFTER_BURSTS_SECONDS]
+        p99 = percentile(latencies, 0.99)
+        slowest = [answer for answer in answered if answer.latency >= p99]
         return {
             "bare_p50": percentile(bare_latencies, 0.5), "bare_p99": percentile(bare_latencies, 0.99),
-            "p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99),
+            "p50": percentile(latencies, 0.5), "p99": p99,
+            "slowest_latency": statistics.fmean(a.latency for a in slowest),
+            "slowest_database": statistics.fmean(a.database for a in slowest),
+            "slowest_rest_of_handler": statistics.fmean(a.handler - a.database for a in slowest),
+            "slowest_before_handler": statistics.fmean(a.latency - a.handler for a in slowest),
             "p99_after_bursts": percentile(after_bursts, 0.99),
             "throughput": len(latencies) / elapsed, "wrong": wrong, "errors": len(errors),
             "bare_cpu": bare_cpu / total, "cpu": cpu / total, "bare_load": bare_load, "load": load,
@@ -168,7 +185,7 @@ def draw(timelines: dict[str, dict]) -> None:
     figure, axis = pyplot.subplots(figsize=(11, 5.6))
     colours = iter(("tab:blue", "tab:orange", "tab:green"))
     cycle = next(iter(timelines.values()))["cycle_seconds"]
-    end = max(due for result in timelines.values() for due, _ in result["answered"])
+    end = max(answer.due for result in timelines.values() for answer in result["answered"])
     start, index = 0.0, 0
     while start < end:
         axis.axvspan(start, min(start + cycle, end), color="grey", alpha=0.13 if index % 2 == 0 else 0.04, linewidth=0)
@@ -179,8 +196,8 @@ def draw(timelines: dict[str, dict]) -> None:
     for label, result in timelines.items():
         colour = next(colours)
         buckets: dict[int, list[float]] = {}
-        for due, latency in result["answered"]:
-            buckets.setdefault(int(due / PLOT_BUCKET_SECONDS), []).append(latency)
+        for answer in result["answered"]:
+            buckets.setdefault(int(answer.due / PLOT_BUCKET_SECONDS), []).append(answer.latency)
         times = [(key + 0.5) * PLOT_BUCKET_SECONDS for key in sorted(buckets)]
         for fraction, style in ((0.5, ":"), (0.99, "-")):
             values = [ms(percentile(buckets[key], fraction)) for key in sorted(buckets)]
@@ -243,11 +260,21 @@ def bare_endpoint() -> Iterator[Server]:
         server.wait(timeout=30)
 
 
-async def steady(url: str, token: str, replies: list[dict[str, str]]) -> tuple[list[tuple[float, float]], list[int]]:
+class Answered(NamedTuple):
+    """A request answered 200: when it was due (seconds into the run), its latency counted from
+    then, and what its answer's ``Server-Timing`` said (seconds; None from the bare endpoint):
+    the webhook's wait for its database work, and its whole time in the handler."""
+
+    due: float
+    latency: float
+    database: float | None
+    handler: float | None
+
+
+async def steady(url: str, token: str, replies: list[dict[str, str]]) -> tuple[list[Answered], list[int]]:
     """POST ``replies`` at ``RATE`` per second (open loop, through the lean client of
     :mod:`tests.bench.http_load`, so the generator takes little of the machine it measures);
-    returns (seconds into the run it was due, latency) for each 200 answer, its latency
-    counted from the request's scheduled moment, and the status codes of the others (0: no answer).
+    returns each 200 answer (:class:`Answered`), and the status codes of the others (0: no answer).
 
     The generator's own garbage collector is paused while it sends (for the bare endpoint
     and the servers alike): a full collection of its heap takes 80-115 ms, which would
@@ -255,19 +282,22 @@ async def steady(url: str, token: str, replies: list[dict[str, str]]) -> tuple[l
     validator = RequestValidator(token)
     prepared = [encode_post(url, params, {"X-Twilio-Signature": validator.compute_signature(url, params)})
                 for params in replies]
-    answered: list[tuple[float, float]] = []
+    answered: list[Answered] = []
     errors: list[int] = []
     connections = Connections(url)
 
     async def post(request: bytes, due: float) -> None:
         try:
-            status = await connections.send(request)
+            answer = await connections.send(request)
         except (HttpError, OSError):
-            status = NO_ANSWER
-        if status == 200:
-            answered.append((due - start, time.perf_counter() - due))
-        else:
-            errors.append(status)
+            errors.append(NO_ANSWER)
+            return
+        if answer.status != 200:
+            errors.append(answer.status)
+            return
+        database, handler = (answer.timings.get(part) for part in ("db", "app"))
+        answered.append(Answered(due - start, time.perf_counter() - due, database and database / 1000,
+                                 handler and handler / 1000))
 
     gc.collect()
     gc.freeze()

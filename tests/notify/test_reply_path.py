@@ -65,6 +65,23 @@ def test_reply_handling_runs_in_a_worker_thread_not_on_the_event_loop(server, tw
     assert threads_with_a_loop == [False]
 
 
+def test_a_webhook_answer_says_how_long_its_database_work_and_handler_took(server, twilio, monkeypatch):
+    base, team = server
+    record = notify.db_worker.record_sms_reply
+
+    def slow(*args, **kwargs):
+        time.sleep(0.05)
+        return record(*args, **kwargs)
+
+    monkeypatch.setattr(notify.db_worker, "record_sms_reply", slow)
+    url = f"{base}/twilio/sms"
+    params = {"Body": "1", "From": team["Alex"].phone, "MessageSid": "SMtimed", "To": "+447700900001"}
+    answer = httpx.post(url, data=params, headers={"X-Twilio-Signature": RequestValidator(twilio.auth_token).compute_signature(url, params)})
+    timings = dict(part.split(";dur=") for part in answer.headers["Server-Timing"].split(", "))
+    assert set(timings) == {"db", "app"}
+    assert 50 <= float(timings["db"]) <= float(timings["app"])
+
+
 def test_only_replies_that_queued_a_text_start_a_delivery_pass(server, twilio, monkeypatch):
     base, team = server
     kicks = []

@@ -9,6 +9,7 @@ PostgreSQL connections are checked before use only when they sat idle in the poo
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -110,6 +111,55 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection):
         read_only = connection.get_execution_options().get(READ_ONLY, False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+class ChangeWatch:
+    """Tells cheaply whether the database may have changed since the last look: :meth:`marker`
+    returns a value that differs after any commit (a few false alarms, never a missed change).
+
+    SQLite: ``PRAGMA data_version`` on a connection of the watch's own, which changes when
+    another connection commits (so every other connection's writes count, in this process or
+    another). PostgreSQL: the server's current WAL position, which moves with every write to any
+    of its databases. Read the marker *before* reading the data it guards: a commit in between
+    shows up again next time, at worst one read too many. Use it from one thread at a time.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._own = None  # SQLite: the watch's own DB-API connection, opened on first use
+        self._lock = threading.Lock()
+
+    def marker(self) -> object | None:
+        """A value to compare with the last one; None when this database cannot tell (read anyway)."""
+        with self._lock:
+            try:
+                if self._engine.dialect.name == "sqlite":
+                    if self._own is None:
+                        self._own = self._engine.raw_connection()
+                    cursor = self._own.cursor()
+                    try:  # autocommit: this opens no transaction, so it never holds back a checkpoint
+                        return cursor.execute("PRAGMA data_version").fetchone()[0]
+                    finally:
+                        cursor.close()
+                with self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                    return connection.exec_driver_sql("SELECT pg_current_wal_lsn()::text").scalar()
+            except (sa.exc.DBAPIError, self._engine.dialect.loaded_dbapi.Error):
+                # e.g. a standby (no WAL position of its own), or the database went away
+                self._close_own()
+                return None
+
+    def close(self) -> None:
+        """Give the watch's own connection back."""
+        with self._lock:
+            self._close_own()
+
+    def _close_own(self) -> None:
+        if self._own is not None:
+            own, self._own = self._own, None
+            try:
+                own.close()
+            except (sa.exc.DBAPIError, self._engine.dialect.loaded_dbapi.Error):
+                pass  # a connection that broke is discarded by the pool
 
 
 SessionFactory = Callable[[], Session]

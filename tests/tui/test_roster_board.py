@@ -122,6 +122,22 @@ async def test_change_by_another_process_appears_within_two_seconds(demo_app, db
         assert status_cell(table, sam.id) == "leave"
 
 
+async def test_an_unchanged_board_is_checked_each_second_but_not_read_again(demo_engine, db_url):
+    app = create_app(Settings(db=db_url, refresh_seconds=0.2), demo_engine, clock=fixed_clock, escalation_clock=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for_board(pilot, screen)
+        await pilot.pause(1.0)  # five checks
+        assert screen.reader.reads == 1
+        await pilot.press("ctrl+r")  # asked for: read again
+        for _ in range(40):
+            if screen.reader.reads == 2:
+                break
+            await pilot.pause(0.05)
+        assert screen.reader.reads == 2
+        assert "reachable now" in str(screen.query_one("#board-status").render())
+
+
 async def test_command_palette_offers_board_actions(demo_app):
     async with demo_app.run_test(size=SIZE) as pilot:
         await wait_for_board(pilot, demo_app.screen)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
@@ -13,8 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, LoadingIndicator, Select, Static
 
 from roster.availability import set_status
-from roster.board import Board, BoardEntry, load_board
-from roster.db import read_session
+from roster.board import Board, BoardEntry, BoardReader
 from roster.models import Role, Status
 from tui.formatting import ROLE_LABELS, clock_text
 from tui.screens.status_form import StatusChange, StatusForm
@@ -26,7 +26,7 @@ ROLE_ORDER = {role.value: index for index, role in enumerate(Role)}
 
 
 class RosterBoardScreen(Screen):
-    """Everyone active with their status now; refreshed from the database every second."""
+    """Everyone active with their status now; checked every second, read again when it may have changed."""
 
     CSS_PATH = "../styles/roster_board.tcss"
     BINDINGS = [
@@ -45,6 +45,13 @@ class RosterBoardScreen(Screen):
             super().__init__()
             self.board = board
 
+    class BoardUnchanged(Message):
+        """The board read last is still true at ``at``."""
+
+        def __init__(self, at: datetime) -> None:
+            super().__init__()
+            self.at = at
+
     class BoardLoadFailed(Message):
         def __init__(self, error: str) -> None:
             super().__init__()
@@ -59,8 +66,13 @@ class RosterBoardScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.board: Board | None = None
+        self.reader: BoardReader | None = None
+        self._checked_at: datetime | None = None  # when the board was last found up to date
         self._loading = False
         self._stale = False
+        self._force = False
+        self._shown_count = 0
+        self._reachable = 0
         self.role_filter = ALL
         self.team_filter = ALL
 
@@ -83,43 +95,64 @@ class RosterBoardScreen(Screen):
     def on_mount(self) -> None:
         self.sub_title = f"Roster board · {clock_text(self.app.clock())}"
         self.query_one(RosterTable).display = False
+        self.reader = BoardReader(self.app.engine)
         self.refresh_board()
-        self.set_interval(self.app.settings.refresh_seconds, self.refresh_board)
+        self.set_interval(self.app.settings.refresh_seconds, self.check_board)
+
+    def on_unmount(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+
+    def check_board(self) -> None:
+        """Read the board again if it may have changed (the timer's turn)."""
+        self._start_load(force=False)
 
     def refresh_board(self) -> None:
-        """Start a read of the board, unless one is running (then read again once it ends)."""
+        """Read the board again now, unless a read is running (then once more after it)."""
+        self._start_load(force=True)
+
+    def _start_load(self, force: bool) -> None:
+        self._force = self._force or force
         if self._loading:
             self._stale = True
             return
+        force, self._force = self._force, False
         self._loading, self._stale = True, False
-        self._load_board()
+        self._load_board(force)
 
     @work(thread=True, group="board-refresh")
-    def _load_board(self) -> None:
-        """Read the board in a worker thread and hand it to the screen."""
+    def _load_board(self, force: bool) -> None:
+        """Read the board in a worker thread (unless it is unchanged) and tell the screen."""
+        at = self.app.clock()
         try:
-            with read_session(self.app.engine) as session:
-                board = load_board(session, self.app.clock())
+            board = self.reader.read(at, force=force)
         except Exception as error:  # the database went away: say so, keep the last board
             self.post_message(self.BoardLoadFailed(str(error).splitlines()[0]))
             return
-        self.post_message(self.BoardLoaded(board))
+        self.post_message(self.BoardUnchanged(at) if board is None else self.BoardLoaded(board))
 
     def _load_ended(self) -> None:
         self._loading = False
         if self._stale:
-            self.refresh_board()
+            self._start_load(force=False)
 
     @on(BoardLoadFailed)
     def show_load_failure(self, message: BoardLoadFailed) -> None:
         self._load_ended()
         self.query_one("#board-status", Static).update(f"[b]Could not read the roster:[/b] {message.error}")
 
+    @on(BoardUnchanged)
+    def board_unchanged(self, message: BoardUnchanged) -> None:
+        self._load_ended()
+        self._checked_at = message.at
+        self._show_status()
+
     @on(BoardLoaded)
     def show_board(self, message: BoardLoaded) -> None:
         self._load_ended()
         first_load = self.board is None
         self.board = message.board
+        self._checked_at = message.board.at
         if first_load:
             self.query_one("#board-loading").display = False
             self.query_one(RosterTable).display = True
@@ -149,15 +182,23 @@ class RosterBoardScreen(Screen):
             return
         entries = self.visible_entries()
         self.query_one(RosterTable).show(entries, self.board.at)
-        reachable = sum(1 for e in entries if e.status in (Status.ON_DUTY, Status.IN_FIELD))
-        self.sub_title = f"Roster board · {clock_text(self.board.at)}"
+        self._shown_count = len(entries)
+        self._reachable = sum(1 for e in entries if e.status in (Status.ON_DUTY, Status.IN_FIELD))
+        self._show_status()
+
+    def _show_status(self) -> None:
+        """The clock in the header and the status line, as of the last check."""
+        if self.board is None:
+            return
+        checked_at = self._checked_at or self.board.at
+        self.sub_title = f"Roster board · {clock_text(checked_at)}"
         if not self.board.entries:
             self.query_one("#board-status", Static).update(
                 "Nobody on the roster yet: run [b]diveboat demo[/b] or [b]diveboat people import FILE.csv[/b]"
             )
             return
         self.query_one("#board-status", Static).update(
-            f"{len(entries)} shown · [b]{reachable} reachable now[/b] · updated {clock_text(self.board.at)[-5:]}"
+            f"{self._shown_count} shown · [b]{self._reachable} reachable now[/b] · updated {clock_text(checked_at)[-5:]}"
         )
 
     @on(Select.Changed, "#role-filter")

@@ -11,6 +11,11 @@ includes opening the database (and checking its schema) and loading 2,000 people
 A third figure, with no target, shows the floor under any SQLModel dashboard: the same
 one-label app after importing the data stack the board cannot do without (SQLModel,
 SQLAlchemy, pydantic-settings). The board's ratio can't fall below that one's.
+
+And what the dashboard costs once painted, while nobody touches it and nothing changes
+(``cpu_while_idle``): the CPU its process spends over :data:`IDLE_SECONDS` (quick: 2 s), as a
+share of one core, beside the one-label app's measured the same way. The board
+checks every second whether anything changed, and reads the roster again only then.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psutil
 
 from tests.bench.databases import analyse, fresh_engine
 from tests.bench.figures import Figure
@@ -43,6 +51,11 @@ EMPTY_APP = (
     "Empty().run()\n"
 )
 EMPTY_APP_WITH_DATA_STACK = "import sqlmodel, pydantic_settings\n" + EMPTY_APP
+IDLE_SECONDS = 9.0
+#: After the first paint, before measuring idle: a long board adds its rest a chunk a frame, and the
+#: dashboard's escalation clock takes its first turn (loading the Twilio client) after 2 s.
+BOARD_SETTLE_SECONDS = 3.0
+EMPTY_SETTLE_SECONDS = 0.5
 BOARD_MARKER = b"reachable now"
 EMPTY_MARKER = b"ready to paint"
 
@@ -65,14 +78,51 @@ def run(options: Options) -> Iterator[Figure]:
                 empty.append(first_paint(empty_command, EMPTY_MARKER))
                 floor.append(first_paint(floor_command, EMPTY_MARKER))
                 board.append(first_paint(board_command, BOARD_MARKER))
+            idle_seconds = options.pick(IDLE_SECONDS, 2.0)
+            empty_idle = cpu_while_idle(empty_command, EMPTY_MARKER, EMPTY_SETTLE_SECONDS, idle_seconds)
+            board_idle = cpu_while_idle(board_command, BOARD_MARKER, BOARD_SETTLE_SECONDS, idle_seconds)
         empty_s, board_s = statistics.median(empty), statistics.median(board)
         yield Figure(f"startup.empty_app.{backend}", empty_s, "s")
         yield Figure(f"startup.empty_app_with_data_stack.{backend}", statistics.median(floor), "s", limit=empty_s)
         yield Figure(f"startup.board_{PEOPLE}_people.{backend}", board_s, "s", limit=empty_s, target=TARGET)
+        yield Figure(f"startup.empty_app.cpu_while_idle.{backend}", empty_idle, "% of a core")
+        yield Figure(f"startup.board_{PEOPLE}_people.cpu_while_idle.{backend}", board_idle, "% of a core",
+                     limit=empty_idle)
 
 
 def first_paint(command: list[str], marker: bytes) -> float:
     """Seconds from starting ``command`` in a pseudo-terminal until ``marker`` is on screen."""
+    with _painted(command, marker) as (started, _process, _controller):
+        return time.perf_counter() - started
+
+
+def cpu_while_idle(command: list[str], marker: bytes, settle: float, seconds: float) -> float:
+    """The CPU ``command`` spends while nobody types, over ``seconds`` from ``settle`` seconds
+    after ``marker`` is on screen: percent of one core."""
+    with _painted(command, marker) as (_started, process, controller):
+        _drain(controller, settle)
+        measured = psutil.Process(process.pid)
+        before, started = sum(measured.cpu_times()[:2]), time.perf_counter()
+        _drain(controller, seconds)
+        return 100 * (sum(measured.cpu_times()[:2]) - before) / (time.perf_counter() - started)
+
+
+def _drain(controller: int, seconds: float) -> None:
+    """Read what the app writes for ``seconds`` (a terminal that stops reading would stall it)."""
+    deadline = time.perf_counter() + seconds
+    while (left := deadline - time.perf_counter()) > 0:
+        ready, _, _ = select.select([controller], [], [], min(left, 0.5))
+        if ready:
+            try:
+                os.read(controller, 65536)
+            except OSError:  # the process ended
+                raise RuntimeError("the app ended while idle") from None
+
+
+@contextmanager
+def _painted(command: list[str], marker: bytes) -> Iterator[tuple[float, subprocess.Popen, int]]:
+    """Start ``command`` in a pseudo-terminal and wait until ``marker`` is on screen; yields when
+    it started, the process and the terminal's controlling end. Quits it afterwards."""
     controller, terminal = pty.openpty()
     _set_size(terminal)
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(COLUMNS), "LINES": str(ROWS)}
@@ -95,7 +145,7 @@ def first_paint(command: list[str], marker: bytes) -> float:
                 if not chunk:
                     raise RuntimeError(f"{command[-1]!r} ended before painting: {seen[-400:]!r}")
                 seen = seen[-len(marker):] + chunk if len(seen) > 1 << 20 else seen + chunk
-        return time.perf_counter() - started
+        yield started, process, controller
     finally:
         _stop(process, controller)
 

@@ -49,6 +49,7 @@ class WorkingCalendar:
 
     def __init__(self, region: HolidayRegion | str = HolidayRegion.ENGLAND_AND_WALES) -> None:
         self.region = HolidayRegion(region)
+        self._added: dict[tuple[date, int], date] = {}  # add_working_days' answers: a year of sessions repeats its days
 
     def holiday_name(self, day: date) -> str | None:
         """The bank holiday on ``day``, if any."""
@@ -62,12 +63,15 @@ class WorkingCalendar:
         """The ``count``-th working day after ``day`` (``count`` >= 1)."""
         if count < 1:
             raise ValueError("count must be at least 1")
-        current = day
-        while count:
-            current += timedelta(days=1)
-            if self.is_working_day(current):
-                count -= 1
-        return current
+        found = self._added.get((day, count))
+        if found is None:
+            found, left = day, count
+            while left:
+                found += timedelta(days=1)
+                if self.is_working_day(found):
+                    left -= 1
+            self._added[day, count] = found
+        return found
 
     def working_days_between(self, start: date, end: date) -> int:
         """How many working days fall after ``start`` up to and including ``end``."""

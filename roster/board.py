@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, time
 from functools import cached_property
-from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from roster.availability import statuses_at
-from roster.db import ChangeWatch, read_session
+from roster.db import ReadWhenChanged
 from roster.models import Status, Team
 from roster.people import teams_of
-
-
-#: A board is read again at least this often, even when nothing seems to have changed.
-BOARD_MAX_AGE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -42,10 +38,10 @@ class Board:
     teams: tuple[str, ...]
 
     @cached_property
-    def valid_until(self) -> datetime:
-        """Until when the board stays true unless the database changes: the first status change
-        due on it, and at most :data:`BOARD_MAX_AGE` after it was read."""
-        return min([self.at + BOARD_MAX_AGE, *(e.next_change for e in self.entries if e.next_change)])
+    def next_change(self) -> datetime | None:
+        """The first moment a status on the board is due to change by the clock alone (the rota,
+        a status's end or start); None if none is within the rota's span."""
+        return min((e.next_change for e in self.entries if e.next_change), default=None)
 
     @property
     def reachable_count(self) -> int:
@@ -72,34 +68,7 @@ def load_board(session: Session, moment: datetime) -> Board:
     return Board(at=moment, entries=entries, teams=team_names)
 
 
-class BoardReader:
-    """Reads the board again only when it may have changed: the database was written to (see
-    :class:`roster.db.ChangeWatch`) or a status on it is due to change (:attr:`Board.valid_until`).
-
-    A dashboard refreshing every second re-read thousands of people each time; with 2,000 that
-    kept a core half busy on a slow machine, and the reads held up the screen's own drawing.
-    """
-
-    def __init__(self, engine: sa.Engine) -> None:
-        self._engine = engine
-        self._watch = ChangeWatch(engine)
-        self._marker: object | None = None
-        self.board: Board | None = None
-        self.reads = 0  # how many times the board was read from the database
-
-    def read(self, moment: datetime, *, force: bool = False) -> Board | None:
-        """The board at ``moment``, or None when the last one read is still true then."""
-        marker = self._watch.marker()  # before the read: a commit in between shows up next time
-        board = self.board
-        if (not force and board is not None and marker is not None and marker == self._marker
-                and board.at <= moment < board.valid_until):
-            return None
-        with read_session(self._engine) as session:
-            self.board = load_board(session, moment)
-        self._marker = marker
-        self.reads += 1
-        return self.board
-
-    def close(self) -> None:
-        """Give back the connection the reader watches the database with."""
-        self._watch.close()
+def board_reader(engine: sa.Engine) -> ReadWhenChanged[Board]:
+    """Reads the board again only when it may have changed: the database was written, or a
+    status on it is due to change (see :class:`roster.db.ReadWhenChanged`)."""
+    return ReadWhenChanged(engine, load_board, expires=lambda board: board.next_change)

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from roster.models import Case, CaseInvolvement, Person
+from roster.db import ReadWhenChanged
+from roster.models import Case, CaseInvolvement, Person, Team
 from roster.people import teams_of
 from roster.supervision.models import OCCURRING_STATUSES, GroupKind, SessionStatus, SupervisionSession
 from roster.supervision.reviews import REVIEW_INTERVAL, last_reviews
@@ -90,6 +91,26 @@ class ComplianceReport:
             "by_person": self.by_person(),
             "by_team": self.by_team(),
         }
+
+
+@dataclass(frozen=True)
+class ComplianceView:
+    """What the compliance screen shows: the report for a day, and every team's name (its filter)."""
+
+    report: ComplianceReport
+    teams: tuple[str, ...]
+
+
+def load_compliance_view(session: Session, moment: datetime) -> ComplianceView:
+    """The report for ``moment``'s day in London, with the teams."""
+    report = compliance_report(session, moment.astimezone(LONDON).date())
+    return ComplianceView(report, tuple(session.exec(select(Team.name).order_by(Team.name))))
+
+
+def compliance_reader(engine: sa.Engine) -> ReadWhenChanged[ComplianceView]:
+    """The compliance view, read again only when the database may have changed or a new day began."""
+    return ReadWhenChanged(engine, load_compliance_view,
+                           expires=lambda view: local_datetime(view.report.as_of + timedelta(days=1), time(0)))
 
 
 #: The session rows a report reads, as plain rows (thousands: without the ORM's per-row work).

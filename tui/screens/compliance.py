@@ -12,12 +12,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Select, Static
 
-from sqlmodel import select
-
-from roster.db import read_session
-from roster.models import Team
-from roster.supervision.compliance import KIND_LABELS, ComplianceReport, compliance_report
-from roster.timeutil import LONDON
+from roster.db import ReadWhenChanged
+from roster.supervision.compliance import KIND_LABELS, ComplianceReport, ComplianceView, compliance_reader
 from tui.formatting import clock_text
 from tui.widgets.compliance_table import ComplianceTable
 
@@ -41,15 +37,16 @@ class ComplianceScreen(Screen):
     ]
 
     class Loaded(Message):
-        def __init__(self, report: ComplianceReport, teams: list[str]) -> None:
+        def __init__(self, view: ComplianceView) -> None:
             super().__init__()
-            self.report, self.teams = report, teams
+            self.view = view
 
     def __init__(self) -> None:
         super().__init__()
         self.report: ComplianceReport | None = None
+        self.reader: ReadWhenChanged[ComplianceView] | None = None
         self.team = ALL
-        self.teams: list[str] = []
+        self.teams: tuple[str, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -62,22 +59,33 @@ class ComplianceScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.reader = compliance_reader(self.app.engine)
         self.refresh_report()
-        self.set_interval(max(self.app.settings.refresh_seconds, 5.0), self.refresh_report)
+        self.set_interval(max(self.app.settings.refresh_seconds, 5.0), self.check_report)
 
-    @work(thread=True, exclusive=True, group="compliance-load")
+    def on_unmount(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+
+    def check_report(self) -> None:
+        """Read the report again if it may have changed (the timer's turn)."""
+        self._load_report(force=False)
+
     def refresh_report(self) -> None:
-        today = self.app.clock().astimezone(LONDON).date()
-        with read_session(self.app.engine) as session:
-            report = compliance_report(session, today)
-            teams = list(session.exec(select(Team.name).order_by(Team.name)))
-        self.post_message(self.Loaded(report, teams))
+        """Read the report again now."""
+        self._load_report(force=True)
+
+    @work(thread=True, group="compliance-load")
+    def _load_report(self, force: bool) -> None:
+        view = self.reader.read(self.app.clock(), force=force)
+        if view is not None:
+            self.post_message(self.Loaded(view))
 
     @on(Loaded)
     def show(self, message: Loaded) -> None:
-        self.report = message.report
-        if message.teams != self.teams:
-            self.teams = message.teams
+        self.report = message.view.report
+        if message.view.teams != self.teams:
+            self.teams = message.view.teams
             select = self.query_one("#compliance-team", Select)
             with self.prevent(Select.Changed):
                 select.set_options([("All teams", ALL)] + [(t, t) for t in self.teams])

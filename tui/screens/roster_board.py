@@ -14,7 +14,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, LoadingIndicator, Select, Static
 
 from roster.availability import set_status
-from roster.board import Board, BoardEntry, BoardReader
+from roster.board import Board, BoardEntry, board_reader
+from roster.db import ReadWhenChanged
 from roster.models import Role, Status
 from tui.formatting import ROLE_LABELS, clock_text
 from tui.screens.status_form import StatusChange, StatusForm
@@ -66,7 +67,7 @@ class RosterBoardScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.board: Board | None = None
-        self.reader: BoardReader | None = None
+        self.reader: ReadWhenChanged[Board] | None = None
         self._checked_at: datetime | None = None  # when the board was last found up to date
         self._loading = False
         self._stale = False
@@ -95,7 +96,7 @@ class RosterBoardScreen(Screen):
     def on_mount(self) -> None:
         self.sub_title = f"Roster board · {clock_text(self.app.clock())}"
         self.query_one(RosterTable).display = False
-        self.reader = BoardReader(self.app.engine)
+        self.reader = board_reader(self.app.engine)
         self.refresh_board()
         self.set_interval(self.app.settings.refresh_seconds, self.check_board)
 

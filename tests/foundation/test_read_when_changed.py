@@ -1,4 +1,4 @@
-"""The board is read again only when it may have changed: the database was written, or a status is due."""
+"""Read again only when it may have changed: the database was written, or something in it is due to change."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 from roster.availability import set_status
-from roster.board import BOARD_MAX_AGE, BoardReader
-from roster.db import ChangeWatch, make_engine, session_factory
+from roster.board import board_reader
+from roster.db import READ_MAX_AGE, ChangeWatch, make_engine, session_factory
 from roster.models import RotaShift, Status
+from roster.supervision.compliance import compliance_reader
 from roster.timeutil import LONDON
 
 # Wednesday 10 March 2027, 11:00 in London (GMT)
@@ -80,11 +81,11 @@ def worker_on_shift(session, add_person):
 
 
 def test_the_board_is_read_again_only_when_it_may_have_changed(engine, db_url, worker_on_shift):
-    reader = BoardReader(engine)
+    reader = board_reader(engine)
     try:
         board = reader.read(NOW)
         assert [e.status for e in board.entries] == [Status.ON_DUTY]
-        assert board.valid_until == NOW + BOARD_MAX_AGE  # the shift ends later than a minute from now
+        assert board.next_change == NOW.replace(hour=17)  # the shift's end, more than a minute away
         assert reader.read(NOW + timedelta(seconds=30)) is None
         assert reader.reads == 1
 
@@ -106,12 +107,12 @@ def test_the_board_is_read_again_only_when_it_may_have_changed(engine, db_url, w
 
 def test_a_status_due_to_change_is_read_again_at_that_moment(engine, worker_on_shift):
     near_the_end = NOW.replace(hour=16, minute=59, second=30)
-    reader = BoardReader(engine)
+    reader = board_reader(engine)
     try:
         board = reader.read(near_the_end)
         assert [e.status for e in board.entries] == [Status.ON_DUTY]
         shift_end = NOW.replace(hour=17, minute=0)
-        assert board.valid_until == shift_end
+        assert board.next_change == shift_end
         assert reader.read(shift_end - timedelta(seconds=1)) is None
         board = reader.read(shift_end)
         assert board is not None and [e.status for e in board.entries] == [Status.OFF]
@@ -120,11 +121,24 @@ def test_a_status_due_to_change_is_read_again_at_that_moment(engine, worker_on_s
 
 
 def test_a_board_older_than_its_moment_or_its_max_age_is_read_again(engine, worker_on_shift):
-    reader = BoardReader(engine)
+    reader = board_reader(engine)
     try:
         reader.read(NOW)
         assert reader.read(NOW - timedelta(seconds=1)) is not None  # a clock set back
-        assert reader.read(NOW + BOARD_MAX_AGE) is not None
+        assert reader.read(NOW + READ_MAX_AGE) is not None
         assert reader.reads == 3
+    finally:
+        reader.close()
+
+
+def test_the_compliance_view_is_read_again_when_a_new_day_begins(engine):
+    reader = compliance_reader(engine)
+    late = NOW.replace(hour=23, minute=59, second=30)
+    try:
+        assert reader.read(late).report.as_of == late.date()
+        assert reader.read(late + timedelta(seconds=29)) is None
+        midnight = late.replace(hour=0, minute=0, second=0) + timedelta(days=1)
+        assert reader.read(midnight).report.as_of == midnight.date()
+        assert reader.reads == 2
     finally:
         reader.close()

@@ -15,6 +15,7 @@ from textual.widgets import Footer, Header, Label, Select, Static
 from roster.db import ReadWhenChanged
 from roster.supervision.compliance import KIND_LABELS, ComplianceReport, ComplianceView, compliance_reader
 from tui.formatting import clock_text
+from tui.screens.reading import ReadFailureNotices, reports_read_failures
 from tui.widgets.compliance_table import ComplianceTable
 
 ALL = "all"
@@ -26,7 +27,7 @@ def open_compliance(app) -> None:
         app.push_screen(ComplianceScreen())
 
 
-class ComplianceScreen(Screen):
+class ComplianceScreen(ReadFailureNotices, Screen):
     """Breaches across the service or one team, refreshed from the database."""
 
     CSS_PATH = "../styles/compliance.tcss"
@@ -76,6 +77,7 @@ class ComplianceScreen(Screen):
         self._load_report(force=True)
 
     @work(thread=True, group="compliance-load")
+    @reports_read_failures("the compliance report")
     def _load_report(self, force: bool) -> None:
         view = self.reader.read(self.app.clock(), force=force)
         if view is not None:

@@ -24,6 +24,7 @@ from roster.quorum import QuorumError, cancel_request, queue_conference, save_ne
 from roster.quorum.changes import request_fingerprint
 from roster.quorum.views import RequestView, list_requests, request_view
 from tui.formatting import clock_text
+from tui.screens.reading import ReadFailureNotices, reports_read_failures
 from tui.screens.quorum_clock import EscalationClockTicked
 from tui.screens.quorum_forms import QuorumReplyForm, QuorumRequestForm, ReplyTyped
 from tui.screens.quorum_service import deliver, typed_reply
@@ -51,7 +52,7 @@ def open_latest_request(app) -> None:
 CHANGE_CHECK_SECONDS = 0.25
 
 
-class QuorumScreen(Screen):
+class QuorumScreen(ReadFailureNotices, Screen):
     """One request, live."""
 
     CSS_PATH = "../styles/quorum.tcss"
@@ -120,6 +121,7 @@ class QuorumScreen(Screen):
         self.set_interval(CHANGE_CHECK_SECONDS, self.check_for_changes)
 
     @work(thread=True, exclusive=True, group="quorum-change-check")
+    @reports_read_failures("the request")
     def check_for_changes(self) -> None:
         """Read the shown request's fingerprint in a worker thread; the screen compares it."""
         request_id = self.request_id
@@ -138,6 +140,7 @@ class QuorumScreen(Screen):
             self.refresh_view()
 
     @work(thread=True, exclusive=True, group="quorum-refresh")
+    @reports_read_failures("the request")
     def refresh_view(self) -> None:
         """Read the request (and its neighbours for [ and ]) in a worker thread."""
         with read_session(self.app.engine) as session:

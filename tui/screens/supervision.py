@@ -24,6 +24,7 @@ from roster.supervision.changes import Proposal, cancel, mark_held, postpone, pr
 from roster.supervision.views import SessionView, YearView, plan_subjects, year_view
 from roster.timeutil import LONDON
 from tui.formatting import clock_text
+from tui.screens.reading import ReadFailureNotices, reports_read_failures
 from tui.screens.supervision_forms import ReasonForm, RebookForm
 from tui.widgets.session_table import SessionTable
 from tui.widgets.year_grid import YearGrid
@@ -51,7 +52,7 @@ def proposal_text(proposal: Proposal, *, postponed: bool) -> str:
     return f"{lead}: [b]{slot}[/b] ({deadline}){flag}"
 
 
-class SupervisionScreen(Screen):
+class SupervisionScreen(ReadFailureNotices, Screen):
     """One person's or team's supervision year."""
 
     CSS_PATH = "../styles/supervision.tcss"
@@ -113,6 +114,7 @@ class SupervisionScreen(Screen):
         return self.app.clock().astimezone(LONDON).date()
 
     @work(thread=True, exclusive=True, group="supervision-load")
+    @reports_read_failures("the supervision plan")
     def load(self) -> None:
         """Read whose plans exist and the chosen one's year."""
         with read_session(self.app.engine) as session:
@@ -188,6 +190,7 @@ class SupervisionScreen(Screen):
         detail.update("\n".join(lines))
 
     @work(thread=True, exclusive=True, group="supervision-proposal")
+    @reports_read_failures("a rebooking proposal")
     def find_proposal(self, session_id: int, open_form: bool) -> None:
         with read_session(self.app.engine) as session:
             proposal = propose_rebooking(session, session_id, now=self.app.clock())

@@ -55,3 +55,17 @@ async def test_a_read_that_fails_is_reported_and_tried_again(demo_engine, db_url
         monkeypatch.undo()  # the database is back
         await pilot.press(read_again)
         await until(pilot, lambda: "Reading the database again." in notices(app), "reading again")
+
+
+async def test_a_status_that_cannot_be_written_says_not_saved_and_the_dashboard_stays(demo_app, monkeypatch):
+    import tui.screens.roster_board as board_screen
+
+    monkeypatch.setattr(board_screen, "set_status", gone)
+    async with demo_app.run_test(size=SIZE) as pilot:
+        screen = demo_app.screen
+        await until(pilot, lambda: screen.board is not None, "the board")
+        await pilot.press("x")  # sick today: the form opens with the status chosen
+        await pilot.pause(0.2)
+        await pilot.press("enter")
+        await until(pilot, lambda: any(n.startswith("Not saved: database:") for n in notices(demo_app)), "a notice")
+        assert demo_app.is_running

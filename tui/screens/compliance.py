@@ -15,7 +15,7 @@ from textual.widgets import Footer, Header, Label, Select, Static
 from roster.db import ReadWhenChanged
 from roster.supervision.compliance import KIND_LABELS, ComplianceReport, ComplianceView, compliance_reader
 from tui.formatting import clock_text
-from tui.screens.reading import ReadFailureNotices, reports_read_failures
+from tui.screens.db_errors import ReadFailureNotices, reports_read_failures
 from tui.widgets.compliance_table import ComplianceTable
 
 ALL = "all"

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from roster.quorum import QuorumError, create_request, policy_for
+from tui.screens.db_errors import DATABASE_ERRORS, database_trouble
 from tui.screens.quorum_service import deliver
 
 
@@ -104,7 +105,13 @@ class QuorumRequestForm(ModalScreen[int | None]):
         except QuorumError as error:
             self.post_message(self.Refused(str(error)))
             return
-        deliver(app)
+        except DATABASE_ERRORS as error:
+            self.post_message(self.Refused(f"the database could not be reached ({database_trouble(error)}); try again"))
+            return
+        try:
+            deliver(app)
+        except DATABASE_ERRORS:
+            pass  # the request is saved: the escalation clock sends its texts on its next turn
         self.post_message(self.Created(request.id))
 
     @on(Created)

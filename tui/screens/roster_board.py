@@ -18,6 +18,7 @@ from roster.board import Board, BoardEntry, board_reader
 from roster.db import ReadWhenChanged
 from roster.models import Role, Status
 from tui.formatting import ROLE_LABELS, clock_text
+from tui.screens.db_errors import DATABASE_ERRORS, database_trouble
 from tui.screens.status_form import StatusChange, StatusForm
 from tui.widgets.quorum_clock_line import QuorumClockLine
 from tui.widgets.roster_table import RosterTable
@@ -245,6 +246,9 @@ class RosterBoardScreen(Screen):
                            starts_at=self.app.clock(), note=change.note)
         except (ValueError, LookupError) as error:
             self.post_message(self.StatusSaved(f"Not saved: {error}", error=True))
+            return
+        except DATABASE_ERRORS as error:
+            self.post_message(self.StatusSaved(f"Not saved: database: {database_trouble(error)}", error=True))
             return
         self.post_message(self.StatusSaved("Status saved."))
 

@@ -1,5 +1,6 @@
-"""Screens' reads in worker threads that outlive the database going away: instead of ending the
-dashboard, a failed read tells the user once, and the screen's next refresh tries again."""
+"""Screens' database work in worker threads that outlives the database going away: instead of
+ending the dashboard, a failed read tells the user once (the screen's next refresh tries again),
+and a failed write says it was not saved."""
 
 from __future__ import annotations
 
@@ -12,14 +13,23 @@ from textual.message import Message
 from roster.db import DatabaseError
 
 
+#: What a worker catches when the database is unreachable, locked or refuses (not a bug in our code).
+DATABASE_ERRORS = (sa.exc.SQLAlchemyError, DatabaseError)
+
+
+def database_trouble(error: Exception) -> str:
+    """The first line of a database error, for a notice."""
+    lines = str(error).splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
 class ReadFailed(Message):
     """The read ``reader`` (of ``what``) failed: the database is unreachable, locked or refused."""
 
     def __init__(self, reader: str, what: str, error: Exception) -> None:
         super().__init__()
         self.reader = reader
-        lines = str(error).splitlines()
-        self.text = f"Could not read {what}: {lines[0] if lines else type(error).__name__}"
+        self.text = f"Could not read {what}: {database_trouble(error)}"
 
 
 class ReadWorked(Message):
@@ -39,7 +49,7 @@ def reports_read_failures(what: str) -> Callable:
         def guarded(screen, *args, **kwargs):
             try:
                 result = read(screen, *args, **kwargs)
-            except (sa.exc.SQLAlchemyError, DatabaseError) as error:
+            except DATABASE_ERRORS as error:
                 screen.post_message(ReadFailed(read.__name__, what, error))
                 return None
             screen.post_message(ReadWorked(read.__name__))

@@ -233,3 +233,12 @@ def test_a_wrong_code_gets_help_and_old_closed_requests_are_not_answered(roster,
     late = record_sms_reply(session, from_phone=roster.phone("Alex Green"), body="1", provider_sid="SMnextday",
                             received_at=NOW + timedelta(days=1))
     assert late.outcome == "no open invitation for this sender" and late.reply_text is None
+
+
+def test_request_ids_list_requests_in_the_same_order(roster, team, session):
+    from roster.quorum.views import list_requests, request_ids
+
+    made = [create_request(session, team[n].id, now=NOW + timedelta(minutes=minutes)).id
+            for n, minutes in ((0, 5), (1, 1), (2, 9))]
+    assert request_ids(session) == [r["id"] for r in list_requests(session)] == [made[2], made[0], made[1]]
+    assert request_ids(session, limit=2) == [made[2], made[0]]

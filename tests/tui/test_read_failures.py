@@ -38,7 +38,7 @@ async def until(pilot, condition, what: str) -> None:
 @pytest.mark.parametrize(("key", "screen_class", "module", "read", "what", "read_again"), [
     ("k", ComplianceScreen, compliance, "compliance_report", "the compliance report", "ctrl+r"),
     ("s", SupervisionScreen, supervision_screen, "plan_subjects", "the supervision plan", "right_square_bracket"),
-    ("w", QuorumScreen, quorum_screen, "list_requests", "the request", "ctrl+r"),
+    ("w", QuorumScreen, quorum_screen, "request_ids", "the request", "ctrl+r"),
 ], ids=["compliance", "supervision", "quorum"])
 async def test_a_read_that_fails_is_reported_and_tried_again(demo_engine, db_url, monkeypatch, key, screen_class,
                                                              module, read, what, read_again):

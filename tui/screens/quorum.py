@@ -22,7 +22,7 @@ from textual.widgets import Footer, Header, Label
 from roster.db import read_session
 from roster.quorum import QuorumError, cancel_request, queue_conference, save_next_step
 from roster.quorum.changes import request_fingerprint
-from roster.quorum.views import RequestView, list_requests, request_view
+from roster.quorum.views import RequestView, request_ids, request_view
 from tui.formatting import clock_text
 from tui.screens.db_errors import DATABASE_ERRORS, ReadFailureNotices, database_trouble, reports_read_failures
 from tui.screens.quorum_clock import EscalationClockTicked
@@ -144,7 +144,7 @@ class QuorumScreen(ReadFailureNotices, Screen):
     def refresh_view(self) -> None:
         """Read the request (and its neighbours for [ and ]) in a worker thread."""
         with read_session(self.app.engine) as session:
-            ids = [r["id"] for r in list_requests(session)]
+            ids = request_ids(session)
             request_id = self.request_id if self.request_id is not None else (ids[0] if ids else None)
             # the fingerprint before the view: a change in between is seen by the next check
             fingerprint = request_fingerprint(session, request_id) if request_id else None

@@ -75,6 +75,7 @@ class RosterBoardScreen(Screen):
         self._force = False
         self._shown_count = 0
         self._reachable = 0
+        self._status_line = ""
         self.role_filter = ALL
         self.team_filter = ALL
 
@@ -141,7 +142,7 @@ class RosterBoardScreen(Screen):
     @on(BoardLoadFailed)
     def show_load_failure(self, message: BoardLoadFailed) -> None:
         self._load_ended()
-        self.query_one("#board-status", Static).update(f"[b]Could not read the roster:[/b] {message.error}")
+        self._set_status_line(f"[b]Could not read the roster:[/b] {message.error}")
 
     @on(BoardUnchanged)
     def board_unchanged(self, message: BoardUnchanged) -> None:
@@ -195,13 +196,19 @@ class RosterBoardScreen(Screen):
         checked_at = self._checked_at or self.board.at
         self.sub_title = f"Roster board · {clock_text(checked_at)}"
         if not self.board.entries:
-            self.query_one("#board-status", Static).update(
+            self._set_status_line(
                 "Nobody on the roster yet: run [b]diveboat demo[/b] or [b]diveboat people import FILE.csv[/b]"
             )
             return
-        self.query_one("#board-status", Static).update(
+        self._set_status_line(
             f"{self._shown_count} shown · [b]{self._reachable} reachable now[/b] · updated {clock_text(checked_at)[-5:]}"
         )
+
+    def _set_status_line(self, text: str) -> None:
+        """Show ``text`` below the table (a line that did not change is not drawn again)."""
+        if text != self._status_line:
+            self._status_line = text
+            self.query_one("#board-status", Static).update(text)
 
     @on(Select.Changed, "#role-filter")
     def filter_role(self, event: Select.Changed) -> None:

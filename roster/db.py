@@ -123,7 +123,7 @@ class ChangeWatch:
     another connection commits (so every other connection's writes count, in this process or
     another). PostgreSQL: the server's current WAL position, which moves with every write to any
     of its databases. Read the marker *before* reading the data it guards: a commit in between
-    shows up again next time, at worst one read too many. Use it from one thread at a time.
+    shows up again next time, at worst one read too many. Calls from several threads take turns.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -174,7 +174,7 @@ class ReadWhenChanged(Generic[T]):
     """``load(session, moment)`` again only when its last result may be out of date: the database
     may have changed (:class:`ChangeWatch`), the moment reached the result's ``expires(result)``
     (when something in it is due to change by the clock alone; None: nothing is), it is
-    :data:`READ_MAX_AGE` old, or the clock went back. Use it from one thread at a time.
+    :data:`READ_MAX_AGE` old, or the clock went back. Calls from several threads take turns.
 
     A dashboard that refreshes every second read the whole roster each time: with 2,000 people
     that kept a core half busy on a slow machine and held up the screen's own drawing.
@@ -190,7 +190,6 @@ class ReadWhenChanged(Generic[T]):
         self._read_at: datetime | None = None
         self._good_until: datetime | None = None
         self._lock = threading.Lock()
-        self.last: T | None = None
         self.reads = 0  # how many times it read from the database
 
     def read(self, moment: datetime, *, force: bool = False) -> T | None:
@@ -203,7 +202,7 @@ class ReadWhenChanged(Generic[T]):
             with read_session(self._engine) as session:
                 result = self._load(session, moment)
             expires = self._expires(result)
-            self.last, self._marker, self._read_at = result, marker, moment
+            self._marker, self._read_at = marker, moment
             self._good_until = min(moment + READ_MAX_AGE, expires) if expires else moment + READ_MAX_AGE
             self.reads += 1
             return result

@@ -69,7 +69,8 @@ class ComplianceScreen(ReadFailureNotices, Screen):
             self.reader.close()
 
     def check_report(self) -> None:
-        """Read the report again if it may have changed (the timer's turn)."""
+        """Read the report again if it may have changed (the timer's turn); the clock moves on anyway."""
+        self.sub_title = f"Compliance · {clock_text(self.app.clock())}"
         self._load_report(force=False)
 
     def refresh_report(self) -> None:

@@ -13,7 +13,7 @@ one-label app after importing the data stack the board cannot do without (SQLMod
 SQLAlchemy, pydantic-settings). The board's ratio can't fall below that one's.
 
 And what the dashboard costs once painted, while nobody touches it and nothing changes
-(``cpu_while_idle``): the CPU its process spends over :data:`IDLE_SECONDS` (quick: 2 s), as a
+(``cpu_while_idle``): the CPU its process spends over :data:`IDLE_SECONDS` (quick: 1 s), as a
 share of one core, beside the one-label app's measured the same way. The board
 checks every second whether anything changed, and reads the roster again only then.
 """
@@ -78,7 +78,7 @@ def run(options: Options) -> Iterator[Figure]:
                 empty.append(first_paint(empty_command, EMPTY_MARKER))
                 floor.append(first_paint(floor_command, EMPTY_MARKER))
                 board.append(first_paint(board_command, BOARD_MARKER))
-            idle_seconds = options.pick(IDLE_SECONDS, 2.0)
+            idle_seconds = options.pick(IDLE_SECONDS, 1.0)
             empty_idle = cpu_while_idle(empty_command, EMPTY_MARKER, EMPTY_SETTLE_SECONDS, idle_seconds)
             board_idle = cpu_while_idle(board_command, BOARD_MARKER, BOARD_SETTLE_SECONDS, idle_seconds)
         empty_s, board_s = statistics.median(empty), statistics.median(board)

@@ -17,8 +17,8 @@ from roster.db import DatabaseError
 DATABASE_ERRORS = (sa.exc.SQLAlchemyError, DatabaseError)
 
 
-def database_trouble(error: Exception) -> str:
-    """The first line of a database error, for a notice."""
+def error_line(error: Exception) -> str:
+    """The first line of an error's message (its type's name if it has none), for a notice."""
     lines = str(error).splitlines()
     return lines[0] if lines else type(error).__name__
 
@@ -29,7 +29,7 @@ class ReadFailed(Message):
     def __init__(self, reader: str, what: str, error: Exception) -> None:
         super().__init__()
         self.reader = reader
-        self.text = f"Could not read {what}: {database_trouble(error)}"
+        self.text = f"Could not read {what}: {error_line(error)}"
 
 
 class ReadWorked(Message):

@@ -24,7 +24,7 @@ from roster.quorum import QuorumError, cancel_request, queue_conference, save_ne
 from roster.quorum.changes import request_fingerprint
 from roster.quorum.views import RequestView, request_ids, request_view
 from tui.formatting import clock_text
-from tui.screens.db_errors import DATABASE_ERRORS, ReadFailureNotices, database_trouble, reports_read_failures
+from tui.screens.db_errors import DATABASE_ERRORS, ReadFailureNotices, error_line, reports_read_failures
 from tui.screens.quorum_clock import EscalationClockTicked
 from tui.screens.quorum_forms import QuorumReplyForm, QuorumRequestForm, ReplyTyped
 from tui.screens.quorum_service import deliver, typed_reply
@@ -237,7 +237,7 @@ class QuorumScreen(ReadFailureNotices, Screen):
             self.post_message(self.Done(str(error), error=True))
             return
         except DATABASE_ERRORS as error:  # what was saved before it shows on the refresh that follows
-            self.post_message(self.Done(f"Could not finish: database: {database_trouble(error)}", error=True))
+            self.post_message(self.Done(f"Could not finish: database: {error_line(error)}", error=True))
             return
         self.post_message(self.Done(text, error=text.startswith("Not recorded")))
 

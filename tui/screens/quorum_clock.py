@@ -17,6 +17,7 @@ from textual.message import Message
 from textual.worker import Worker, WorkerState
 
 from roster.db import read_session
+from tui.screens.db_errors import error_line
 
 CLOCK_SECONDS = 2.0
 
@@ -76,7 +77,6 @@ class DashboardClock:
                 open_requests = tuple(r["id"] for r in list_requests(session, open_only=True))
             state = ClockState(app.clock(), open_requests)
         except Exception as error:  # Twilio or the database away: say so on the status line, try again
-            lines = str(error).splitlines()
-            state = ClockState(app.clock(), self.state.open_requests, (lines[0] if lines else type(error).__name__)[:120])
+            state = ClockState(app.clock(), self.state.open_requests, error_line(error)[:120])
         self.state = state
         app.screen.post_message(EscalationClockTicked(state, changed))

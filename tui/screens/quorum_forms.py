@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from roster.quorum import QuorumError, create_request, policy_for
-from tui.screens.db_errors import DATABASE_ERRORS, database_trouble
+from tui.screens.db_errors import DATABASE_ERRORS, error_line
 from tui.screens.quorum_service import deliver
 
 
@@ -106,7 +106,7 @@ class QuorumRequestForm(ModalScreen[int | None]):
             self.post_message(self.Refused(str(error)))
             return
         except DATABASE_ERRORS as error:
-            self.post_message(self.Refused(f"the database could not be reached ({database_trouble(error)}); try again"))
+            self.post_message(self.Refused(f"the database could not be reached ({error_line(error)}); try again"))
             return
         try:
             deliver(app)

@@ -18,7 +18,7 @@ from roster.board import Board, BoardEntry, board_reader
 from roster.db import ReadWhenChanged
 from roster.models import Role, Status
 from tui.formatting import ROLE_LABELS, clock_text
-from tui.screens.db_errors import DATABASE_ERRORS, database_trouble
+from tui.screens.db_errors import DATABASE_ERRORS, error_line
 from tui.screens.status_form import StatusChange, StatusForm
 from tui.widgets.quorum_clock_line import QuorumClockLine
 from tui.widgets.roster_table import RosterTable
@@ -130,7 +130,7 @@ class RosterBoardScreen(Screen):
         try:
             board = self.reader.read(at, force=force)
         except Exception as error:  # the database went away: say so, keep the last board
-            self.post_message(self.BoardLoadFailed(str(error).splitlines()[0]))
+            self.post_message(self.BoardLoadFailed(error_line(error)))
             return
         self.post_message(self.BoardUnchanged(at) if board is None else self.BoardLoaded(board))
 
@@ -255,7 +255,7 @@ class RosterBoardScreen(Screen):
             self.post_message(self.StatusSaved(f"Not saved: {error}", error=True))
             return
         except DATABASE_ERRORS as error:
-            self.post_message(self.StatusSaved(f"Not saved: database: {database_trouble(error)}", error=True))
+            self.post_message(self.StatusSaved(f"Not saved: database: {error_line(error)}", error=True))
             return
         self.post_message(self.StatusSaved("Status saved."))
 

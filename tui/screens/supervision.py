@@ -24,7 +24,7 @@ from roster.supervision.changes import Proposal, cancel, mark_held, postpone, pr
 from roster.supervision.views import SessionView, YearView, plan_subjects, year_view
 from roster.timeutil import LONDON
 from tui.formatting import clock_text
-from tui.screens.db_errors import DATABASE_ERRORS, ReadFailureNotices, database_trouble, reports_read_failures
+from tui.screens.db_errors import DATABASE_ERRORS, ReadFailureNotices, error_line, reports_read_failures
 from tui.screens.supervision_forms import ReasonForm, RebookForm
 from tui.widgets.session_table import SessionTable
 from tui.widgets.year_grid import YearGrid
@@ -277,7 +277,7 @@ class SupervisionScreen(ReadFailureNotices, Screen):
             self.post_message(self.Done(str(error), error=True))
             return
         except DATABASE_ERRORS as error:
-            self.post_message(self.Done(f"Not saved: database: {database_trouble(error)}", error=True))
+            self.post_message(self.Done(f"Not saved: database: {error_line(error)}", error=True))
             return
         self.post_message(self.Done(text))
 
